@@ -1,0 +1,41 @@
+# One command each: the first use creates .venv from pinned dependencies, later uses reuse it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# dbt, dagster and ruff are found on PATH by the tools that call them.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup run dev test lint format clean constraints
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	touch $@
+
+setup: $(INSTALLED)
+
+run: setup  ## extract → landing → raw → dbt → checks, then print a summary
+	$(BIN)/python -m stripe_assets.launcher run
+
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless STRIPE_API_KEY is set)
+	$(BIN)/python -m stripe_assets.launcher dev
+
+test: setup lint  ## the whole suite
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs
+
+constraints: setup  ## re-pin every transitive dependency from the current .venv
+	{ echo "# Every transitive dependency pinned, from a working install (regenerate: make constraints)."; \
+	  $(BIN)/uv pip freeze --python $(BIN)/python | grep -v -e '^-e' -e '^stripe-assets'; } > constraints.txt

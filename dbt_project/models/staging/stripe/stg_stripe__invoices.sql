@@ -1,0 +1,65 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'invoices') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as invoice_id,
+        customer as customer_id,
+        subscription as subscription_id,
+
+        -- strings
+        number as invoice_number,
+        lower(currency) as currency,
+        status,
+        billing_reason,
+        collection_method,
+
+        -- numerics (amounts in minor units)
+        amount_due,
+        amount_paid,
+        amount_remaining,
+        subtotal,
+        total,
+        {{ to_major_units('amount_due', 'currency') }} as amount_due_major,
+        {{ to_major_units('amount_paid', 'currency') }} as amount_paid_major,
+        {{ to_major_units('amount_remaining', 'currency') }} as amount_remaining_major,
+        {{ to_major_units('subtotal', 'currency') }} as subtotal_major,
+        {{ to_major_units('total', 'currency') }} as total_major,
+
+        -- timestamps
+        {{ epoch_to_timestamp('created') }} as created_at,
+        {{ epoch_to_timestamp('period_start') }} as period_start_at,
+        {{ epoch_to_timestamp('period_end') }} as period_end_at,
+        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.finalized_at')") }}
+            as finalized_at,
+        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.paid_at')") }}
+            as paid_at,
+        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.voided_at')") }}
+            as voided_at,
+        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.marked_uncollectible_at')") }}
+            as marked_uncollectible_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,55 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'prices') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as price_id,
+        product as product_id,
+        json_extract_string(recurring, '$.meter') as recurring_meter_id,
+
+        -- strings
+        nickname as price_nickname,
+        lookup_key,
+        lower(currency) as currency,
+        type as price_type,
+        billing_scheme,
+        tax_behavior,
+        json_extract_string(recurring, '$.interval') as recurring_interval,
+        json_extract_string(recurring, '$.usage_type') as recurring_usage_type,
+
+        -- numerics (amounts in minor units)
+        unit_amount,
+        {{ to_major_units('unit_amount', 'currency') }} as unit_amount_major,
+        cast(json_extract_string(recurring, '$.interval_count') as bigint) as recurring_interval_count,
+        cast(json_extract_string(recurring, '$.trial_period_days') as bigint) as recurring_trial_period_days,
+
+        -- booleans
+        active as is_active,
+
+        -- timestamps
+        {{ epoch_to_timestamp('created') }} as created_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,60 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'subscription_items') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as subscription_item_id,
+        subscription as subscription_id,
+        json_extract_string(price, '$.id') as price_id,
+        json_extract_string(price, '$.product') as product_id,
+
+        -- strings (from the embedded price object)
+        lower(json_extract_string(price, '$.currency')) as price_currency,
+        json_extract_string(price, '$.type') as price_type,
+        json_extract_string(price, '$.billing_scheme') as price_billing_scheme,
+        json_extract_string(price, '$.recurring.interval') as price_recurring_interval,
+        json_extract_string(price, '$.recurring.usage_type') as price_recurring_usage_type,
+
+        -- numerics (amounts in minor units)
+        cast(quantity as bigint) as quantity,
+        cast(json_extract_string(price, '$.unit_amount') as bigint) as price_unit_amount,
+        {{ to_major_units(
+            "cast(json_extract_string(price, '$.unit_amount') as bigint)",
+            "json_extract_string(price, '$.currency')"
+        ) }} as price_unit_amount_major,
+        cast(json_extract_string(price, '$.recurring.interval_count') as bigint)
+            as price_recurring_interval_count,
+
+        -- json
+        discounts,
+        metadata,
+
+        -- timestamps
+        {{ epoch_to_timestamp('created') }} as created_at,
+        {{ epoch_to_timestamp('current_period_start') }} as current_period_start_at,
+        {{ epoch_to_timestamp('current_period_end') }} as current_period_end_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

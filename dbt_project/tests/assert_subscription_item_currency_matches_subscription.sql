@@ -1,0 +1,11 @@
+{{ config(severity='warn') }}
+
+-- MRR is reported in the subscription's currency using the item's price unit_amount.
+-- Multi-currency prices (currency_options) would make these differ; flag them.
+select
+    subscription_item_id,
+    subscription_id,
+    currency,
+    price_currency
+from {{ ref('int_subscription_items_monthly_amount') }}
+where currency is distinct from price_currency

@@ -1,0 +1,1 @@
+"""dbt (dbt-duckdb): staging → intermediate → marts, with dbt tests as asset checks."""

@@ -1,0 +1,40 @@
+"""dbt models as Dagster assets: keys are `[schema, model]`, groups are the dbt layer folders.
+
+dbt sources keep dagster-dbt's default key `[source, table]`, i.e. `["stripe", "customers"]`,
+which is exactly the raw asset's key, so lineage runs from landing to the marts without a break.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
+
+from .project import dbt_project
+
+
+class StripeDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        layer = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else None
+        return f"dbt_{layer}" if layer else None
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=StripeDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+)
+def stripe_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def build_dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project)

@@ -1,0 +1,155 @@
+"""A small read-only Stripe API client: pinned version, pagination, retries, plain-English errors.
+
+We do not use the official `stripe` package here because extraction needs control it does not give:
+one shared HTTP session, retries that honour `Retry-After` and `Stripe-Should-Retry`, and error
+messages that name the resource and never contain the key.
+"""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+STRIPE_API_VERSION = "2026-10-28.endive"
+PAGE_SIZE = 100
+RETRYABLE_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+
+StripeObject = dict[str, Any]
+
+
+class StripeApiError(Exception):
+    """A failure the user can act on; the message is one sentence that says what to do."""
+
+
+class StripeClient:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str,
+        *,
+        timeout_s: float = 30.0,
+        max_attempts: int = 6,
+        backoff_s: float = 0.5,
+    ):
+        if not api_key:
+            raise StripeApiError(
+                "STRIPE_API_KEY is not set: export a secret (sk_...) or restricted (rk_...) key, "
+                "or unset STRIPE_API_BASE and run `make run` to use the built-in sandbox."
+            )
+        self.api_base = api_base.rstrip("/")
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Stripe-Version": STRIPE_API_VERSION,
+                "User-Agent": "stripe-assets/0.1",
+            }
+        )
+
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, resource: str
+    ) -> StripeObject:
+        """GET one API path, retrying what Stripe says is retryable."""
+        url = f"{self.api_base}{path}"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout_s)
+            except requests.RequestException as error:
+                if attempt == self.max_attempts:
+                    raise StripeApiError(
+                        f"Could not reach the Stripe API at {self.api_base} while reading "
+                        f"{resource} ({type(error).__name__}): check STRIPE_API_BASE and the "
+                        "network, then rerun."
+                    ) from None
+                self._sleep_before_retry(attempt, None)
+                continue
+            if response.status_code == 200:
+                try:
+                    return response.json()
+                except ValueError:
+                    if attempt == self.max_attempts:
+                        raise StripeApiError(
+                            f"Stripe returned a malformed page for {resource} (not JSON) "
+                            f"{self.max_attempts} times: rerun later."
+                        ) from None
+                    self._sleep_before_retry(attempt, None)
+                    continue
+            if self._should_retry(response) and attempt < self.max_attempts:
+                self._sleep_before_retry(attempt, response)
+                continue
+            raise self._error(response, resource)
+        raise AssertionError("unreachable")
+
+    def list_all(
+        self, path: str, params: dict[str, Any] | None = None, *, resource: str
+    ) -> Iterator[list[StripeObject]]:
+        """Yield every page of a list endpoint, newest first, following `starting_after`."""
+        query = {**(params or {}), "limit": PAGE_SIZE}
+        while True:
+            page = self.get(path, query, resource=resource)
+            objects = page.get("data", [])
+            if objects:
+                yield objects
+            if not page.get("has_more") or not objects:
+                return
+            query["starting_after"] = objects[-1]["id"]
+
+    def complete_list(self, embedded: StripeObject, *, resource: str) -> list[StripeObject]:
+        """An embedded list (invoice lines, subscription items) with all its pages, not only 10."""
+        objects = list(embedded.get("data", []))
+        if embedded.get("has_more") and objects:
+            url, _, query = embedded["url"].partition("?")
+            params = dict(part.split("=", 1) for part in query.split("&") if part)
+            params["starting_after"] = objects[-1]["id"]
+            for page in self.list_all(url, params, resource=resource):
+                objects.extend(page)
+        return objects
+
+    @staticmethod
+    def _should_retry(response: requests.Response) -> bool:
+        hint = response.headers.get("Stripe-Should-Retry")
+        if hint is not None:
+            return hint == "true"
+        return response.status_code in RETRYABLE_STATUSES
+
+    def _sleep_before_retry(self, attempt: int, response: requests.Response | None) -> None:
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = float(retry_after)
+        else:
+            delay = self.backoff_s * 2 ** (attempt - 1)
+        time.sleep(min(delay, 30.0))
+
+    def _error(self, response: requests.Response, resource: str) -> StripeApiError:
+        status = response.status_code
+        if status == 401:
+            return StripeApiError(
+                f"Stripe rejected STRIPE_API_KEY (401 Unauthorized) while reading {resource}: "
+                "check that the key is correct, belongs to this account and is not revoked."
+            )
+        if status == 403:
+            return StripeApiError(
+                f"STRIPE_API_KEY may not read {resource} (403 Forbidden): give the restricted key "
+                f"read permission on {resource}."
+            )
+        if status == 429:
+            return StripeApiError(
+                f"Stripe kept rate-limiting requests for {resource} (429) after "
+                f"{self.max_attempts} attempts: lower the request rate or rerun later."
+            )
+        message = _stripe_message(response)
+        return StripeApiError(
+            f"Stripe refused the request for {resource} ({status}: {message}); "
+            "this is not retryable, so check the pipeline's Stripe settings."
+        )
+
+
+def _stripe_message(response: requests.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.reason or "no details"

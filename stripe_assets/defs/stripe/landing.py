@@ -1,0 +1,90 @@
+"""The landing zone: where it lives, how dlt writes to it, and how raw reads it back.
+
+The landing zone is dlt's filesystem destination (a local folder or `s3://`), append-only, one
+folder per table, one Parquet file set per load. Raw reads only loads that dlt recorded as
+complete in `_dlt_loads`, so a landing load cut short by a crash is never half-read.
+"""
+
+from collections.abc import Iterator
+
+import dlt
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dlt.common.configuration.specs import AwsCredentials
+from dlt.extract.resource import DltResource
+
+from stripe_assets.settings import aws_settings
+
+from .catalog import RESOURCES
+
+DATASET = "stripe"
+BATCH_ROWS = 10_000
+
+
+def is_s3(bucket_url: str) -> bool:
+    return bucket_url.startswith("s3://")
+
+
+def landing_destination(bucket_url: str):
+    credentials = AwsCredentials(**aws_settings()) if is_s3(bucket_url) else None
+    return dlt.destinations.filesystem(bucket_url=bucket_url, credentials=credentials)
+
+
+def landing_filesystem(bucket_url: str) -> fsspec.AbstractFileSystem:
+    if not is_s3(bucket_url):
+        return fsspec.filesystem("file")
+    aws = aws_settings()
+    return fsspec.filesystem(
+        "s3",
+        key=aws.get("aws_access_key_id"),
+        secret=aws.get("aws_secret_access_key"),
+        endpoint_url=aws.get("endpoint_url"),
+        client_kwargs={"region_name": aws["region_name"]} if "region_name" in aws else {},
+    )
+
+
+def dataset_root(bucket_url: str) -> str:
+    return f"{bucket_url.removeprefix('s3://')}/{DATASET}"
+
+
+def completed_load_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+    """Load ids that dlt finished writing, oldest first (`_dlt_loads/<schema>__<load_id>.jsonl`)."""
+    names = fs.glob(f"{root}/_dlt_loads/*.jsonl")
+    load_ids = {name.rsplit("/", 1)[-1].removesuffix(".jsonl").split("__", 1)[1] for name in names}
+    return sorted(load_ids, key=float)
+
+
+def _read_new_loads(
+    fs: fsspec.AbstractFileSystem, root: str, table: str
+) -> Iterator[pa.RecordBatch]:
+    state = dlt.current.resource_state()
+    last_load_id = state.get("last_load_id")
+    for load_id in completed_load_ids(fs, root):
+        if last_load_id is not None and float(load_id) <= float(last_load_id):
+            continue
+        for path in sorted(fs.glob(f"{root}/{table}/{load_id}.*.parquet")):
+            with fs.open(path, "rb") as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
+                    yield _as_raw_rows(batch)
+        state["last_load_id"] = load_id
+
+
+def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Keep the landing load id as provenance under a name that is not dlt's own."""
+    names = ["_landing_load_id" if n == "_dlt_load_id" else n for n in batch.schema.names]
+    return batch.rename_columns(names)
+
+
+@dlt.source(name="stripe_landing_zone", max_table_nesting=0)
+def landing_zone(bucket_url: str) -> Iterator[DltResource]:
+    """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch."""
+    fs, root = landing_filesystem(bucket_url), dataset_root(bucket_url)
+    for resource in RESOURCES:
+        yield dlt.resource(
+            _read_new_loads(fs, root, resource.table),
+            name=resource.table,
+            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+            primary_key="id",
+            columns={"_extracted_at": {"dedup_sort": "desc"}},
+        )

@@ -1,0 +1,53 @@
+"""The DuckDB warehouse as dlt and our checks open it.
+
+DuckDB names a database after its file, so `stripe.duckdb` holding a schema `stripe` makes every
+two-part name such as `stripe.customers` ambiguous ("Ambiguous reference to catalog or schema").
+dlt writes two-part names, so its DuckDB destination is given a SQL client that qualifies names
+with the catalog as well; our own queries use `qualified()`.
+"""
+
+from pathlib import Path
+
+import duckdb
+from dlt.destinations import duckdb as dlt_duckdb
+from dlt.destinations.impl.duckdb.duck import DuckDbClient
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+RAW_SCHEMA = "stripe"
+
+
+def catalog_of(path: Path) -> str:
+    return path.stem
+
+
+def qualified(path: Path, schema: str, table: str) -> str:
+    return f'"{catalog_of(path)}"."{schema}"."{table}"'
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+class _CatalogQualifiedSqlClient(DuckDbSqlClient):
+    def catalog_name(self, quote: bool = True, casefold: bool = True) -> str:
+        name = catalog_of(Path(self.credentials.database))
+        return self.capabilities.escape_identifier(name) if quote else name
+
+
+class _CatalogQualifiedClient(DuckDbClient):
+    def __init__(self, schema, config, capabilities) -> None:
+        super().__init__(schema, config, capabilities)
+        self.sql_client = _CatalogQualifiedSqlClient(
+            self.sql_client.dataset_name,
+            self.sql_client.staging_dataset_name,
+            config.credentials,
+            capabilities,
+        )
+
+
+class warehouse_destination(dlt_duckdb):  # noqa: N801 (dlt names destinations in lowercase)
+    """dlt's DuckDB destination, with catalog-qualified names (see the module docstring)."""
+
+    @property
+    def client_class(self) -> type[DuckDbClient]:
+        return _CatalogQualifiedClient

@@ -1,0 +1,94 @@
+"""Run the whole pipeline in-process and print what a user needs to know about it.
+
+The summary lists rows per raw table, the checks that passed and failed, and the latest month's
+MRR per currency. Failures are reported as the one sentence the failing step gave, not as a
+traceback; the full event log stays in the Dagster instance for `make dev`.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from stripe_assets.defs.jobs import stripe_pipeline_job
+from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
+from stripe_assets.settings import load_settings
+
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_pipeline_with_summary() -> int:
+    from stripe_assets.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def(stripe_pipeline_job.name)
+    print("Running extract → landing → raw → dbt → checks ...", flush=True)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(), raise_on_error=False, run_config=QUIET_CONSOLE
+    )
+    failures = [_failure_message(event) for event in result.all_events if event.is_step_failure]
+    evaluations = result.get_asset_check_evaluations()
+    failed_errors = [
+        e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    print_summary(load_settings().duckdb_path, evaluations, failures)
+    print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
+    return 0 if result.success and not failed_errors else 1
+
+
+def print_summary(duckdb_path: Path, evaluations: list, failures: list[str]) -> None:
+    for message in failures:
+        print(f"\nRun failed: {message}")
+    if duckdb_path.exists():
+        with connect(duckdb_path, read_only=True) as con:
+            _print_raw_counts(con, duckdb_path)
+            _print_latest_mrr(con, duckdb_path)
+    passed = [e for e in evaluations if e.passed]
+    failed = [e for e in evaluations if not e.passed]
+    print(f"\nChecks: {len(passed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        severity = evaluation.severity.value
+        print(f"  {severity:<5} {evaluation.asset_key.to_user_string()} · {evaluation.check_name}")
+
+
+def _print_raw_counts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    print(f"\nRaw tables ({path}, schema {RAW_SCHEMA}):")
+    for table in TABLES:
+        name = qualified(path, RAW_SCHEMA, table)
+        try:
+            rows, deleted = con.execute(
+                f"select count(*), count(*) filter (where is_deleted) from {name}"
+            ).fetchone()
+        except duckdb.CatalogException:
+            print(f"  {table:<22} {'not loaded':>10}")
+            continue
+        print(f"  {table:<22} {rows:>10}" + (f"  ({deleted} deleted)" if deleted else ""))
+
+
+def _print_latest_mrr(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        rows = con.execute(
+            f"""
+            select month, currency, mrr, active_subscriptions
+            from {qualified(path, "analytics", "mrr_monthly")}
+            where month = (select max(month) from {qualified(path, "analytics", "mrr_monthly")})
+            order by currency
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        print("\nMRR: analytics.mrr_monthly was not built.")
+        return
+    if not rows:
+        print("\nMRR: no active subscriptions.")
+        return
+    print(f"\nMRR for {rows[0][0]:%Y-%m} (analytics.mrr_monthly):")
+    for _, currency, mrr, subscriptions in rows:
+        print(f"  {currency.upper():<4} {mrr:>14,.2f}   ({subscriptions} active subscriptions)")
+
+
+def _failure_message(event: dg.DagsterEvent) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"{event.step_key}: {data.user_failure_data.description}"
+    cause = data.error.cause if data.error and data.error.cause else data.error
+    return f"{event.step_key}: {cause.message.strip() if cause else 'unknown error'}"

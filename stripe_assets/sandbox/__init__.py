@@ -1,0 +1,1 @@
+"""The sandbox: a simulated subscription business behind a Stripe-compatible HTTP API."""

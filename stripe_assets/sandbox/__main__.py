@@ -1,0 +1,59 @@
+"""`python -m stripe_assets.sandbox serve ...`: run the sandbox Stripe API on a local port."""
+
+import argparse
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from .api import SandboxApi
+from .server import Realism, SandboxServer
+from .simulation import BusinessPlan, simulate
+
+DEFAULT_API_KEY = "sk_test_sandbox"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    today = datetime.now(UTC).date()
+    parser = argparse.ArgumentParser(prog="python -m stripe_assets.sandbox")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve a simulated business over Stripe's API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=12111, help="0 picks a free port")
+    serve.add_argument("--customers", type=int, default=500, help="signups over the whole period")
+    serve.add_argument("--seed", type=int, default=42)
+    serve.add_argument(
+        "--start", type=date.fromisoformat, default=None, help="default: 3 years before --end"
+    )
+    serve.add_argument("--end", type=date.fromisoformat, default=today, help="default: today (UTC)")
+    serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.add_argument(
+        "--rate-limit", type=float, default=0.0, help="requests per second, 0 = none"
+    )
+    serve.add_argument("--fault-rate", type=float, default=0.0)
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help=f"accepted secret key (repeatable; default {DEFAULT_API_KEY})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    start = args.start or args.end - timedelta(days=3 * 365)
+    business = simulate(BusinessPlan(args.customers, start, args.end, args.seed))
+    api = SandboxApi(business, set(args.api_keys or [DEFAULT_API_KEY]))
+    realism = Realism(args.latency_ms, args.rate_limit, args.fault_rate, args.seed)
+    server = SandboxServer((args.host, args.port), api, realism)
+    host, port = server.server_address[:2]
+    print(f"listening on http://{host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

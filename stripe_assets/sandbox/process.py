@@ -1,0 +1,76 @@
+"""Start and stop a sandbox server as a child process (for `make run`, `make dev` and tests)."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .__main__ import DEFAULT_API_KEY
+
+STARTUP_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    url: str
+    api_key: str
+    process: subprocess.Popen
+
+
+def _restore_default_signals() -> None:
+    """A shell may start us with SIGINT/SIGTERM ignored; the server must still stop on them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def running_sandbox(*serve_args: str, port: int = 0) -> Iterator[RunningSandbox]:
+    """Serve a sandbox on 127.0.0.1 (a free port by default) until the block exits."""
+    command = [sys.executable, "-m", "stripe_assets.sandbox", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, *serve_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_restore_default_signals,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = _wait_for_listening(process)
+        yield RunningSandbox(url=url, api_key=DEFAULT_API_KEY, process=process)
+    finally:
+        _stop(process)
+
+
+def _wait_for_listening(process: subprocess.Popen) -> str:
+    assert process.stdout is not None
+    deadline, output = time.monotonic() + STARTUP_TIMEOUT_S, []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 1.0)
+        if not ready:
+            continue
+        line = process.stdout.readline()
+        if not line:
+            break
+        if line.startswith("listening on "):
+            return line.removeprefix("listening on ").strip()
+        output.append(line)
+    raise RuntimeError("The sandbox did not start listening:\n" + "".join(output))
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout:
+        process.stdout.close()

@@ -1,0 +1,169 @@
+"""The sandbox's HTTP front: Stripe's wire format plus the realism switches.
+
+Latency, rate limiting and injected faults live here, in front of `SandboxApi`, so the API
+semantics stay free of them and the same faults hit every endpoint alike.
+"""
+
+import base64
+import itertools
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .api import Query, SandboxApi, StripeError
+from .objects import API_VERSION
+
+
+@dataclass(frozen=True)
+class Realism:
+    latency_ms: float = 0.0
+    rate_limit: float = 0.0  # requests per second; 0 means unlimited
+    fault_rate: float = 0.0  # share of requests answered with a 500 or a dropped connection
+    seed: int = 0
+
+
+class _RateLimiter:
+    """A token bucket holding one second's worth of requests, like Stripe's per-key limiter."""
+
+    def __init__(self, per_second: float):
+        self.per_second = per_second
+        self.tokens = per_second
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def allow(self) -> bool:
+        if self.per_second <= 0:
+            return True
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.per_second, self.tokens + (now - self.updated) * self.per_second)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: SandboxApi, realism: Realism):
+        super().__init__(address, _Handler)
+        self.api = api
+        self.realism = realism
+        self.limiter = _RateLimiter(realism.rate_limit)
+        self.faults = random.Random(realism.seed)
+        self.faults_lock = threading.Lock()
+        self.stats: Counter[tuple[str, int]] = Counter()
+        self.stats_lock = threading.Lock()
+        self.request_ids = itertools.count(1)
+
+    def draw_fault(self) -> str | None:
+        if self.realism.fault_rate <= 0:
+            return None
+        with self.faults_lock:
+            if self.faults.random() >= self.realism.fault_rate:
+                return None
+            return self.faults.choice(["500", "drop"])
+
+    def record(self, endpoint: str, status: int) -> None:
+        with self.stats_lock:
+            self.stats[(endpoint, status)] += 1
+
+    def stats_body(self) -> dict:
+        with self.stats_lock:
+            rows = sorted(self.stats.items())
+        return {
+            "requests": [{"endpoint": e, "status": s, "count": n} for (e, s), n in rows],
+            "total": sum(n for _, n in rows),
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        url = urlsplit(self.path)
+        endpoint = _endpoint_template(url.path)
+        if url.path == "/_sandbox/stats":
+            self._send(200, self.server.stats_body())
+            return
+        realism = self.server.realism
+        if realism.latency_ms:
+            time.sleep(realism.latency_ms / 1000)
+        if url.path.startswith("/v1/"):
+            if not self.server.limiter.allow():
+                self._reply(endpoint, 429, _rate_limited_body(), {"Stripe-Should-Retry": "true"})
+                return
+            fault = self.server.draw_fault()
+            if fault == "drop":
+                self.server.record(endpoint, 0)
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault == "500":
+                body = {"error": {"type": "api_error", "message": "An unknown error occurred."}}
+                self._reply(endpoint, 500, body, {"Stripe-Should-Retry": "true"})
+                return
+        query = Query(parse_qsl(url.query, keep_blank_values=True))
+        status, body = self.server.api.handle(method, url.path, query, self._api_key())
+        self._reply(endpoint, status, body)
+
+    def _api_key(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return header.removeprefix("Bearer ").strip()
+        if header.startswith("Basic "):
+            user = base64.b64decode(header.removeprefix("Basic ")).decode(errors="replace")
+            return user.split(":", 1)[0]
+        return None
+
+    def _reply(self, endpoint: str, status: int, body: dict, headers: dict | None = None) -> None:
+        self.server.record(endpoint, status)
+        self._send(status, body, headers)
+
+    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Request-Id", f"req_sandbox{next(self.server.request_ids):08d}")
+        self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or API_VERSION)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        """Quiet: the sandbox serves thousands of pages; /_sandbox/stats has the counts."""
+
+
+def _endpoint_template(path: str) -> str:
+    """`/v1/invoices/in_123/lines` → `/v1/invoices/{id}/lines`, for per-endpoint stats."""
+    parts = path.strip("/").split("/")
+    return "/" + "/".join("{id}" if index == 2 else part for index, part in enumerate(parts))
+
+
+def _rate_limited_body() -> dict:
+    return StripeError(
+        429,
+        "Request rate limit exceeded. You can learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits.",
+        code="rate_limit",
+    ).body

@@ -1,0 +1,48 @@
+"""Where the pipeline reads from and writes to, decided once from the environment.
+
+Every other module asks this one, so nothing else branches on local versus S3 or sandbox versus
+Stripe. Relative paths are relative to the repository root, for Python and dbt alike (the dbt
+profile applies the same rule), so both always open the same DuckDB file.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+STRIPE_API_BASE_DEFAULT = "https://api.stripe.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stripe_api_base: str
+    landing_bucket_url: str
+    duckdb_path: Path
+
+
+def _from_root(path: str) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+
+
+def load_settings() -> Settings:
+    landing = os.environ.get("LANDING_BUCKET_URL") or "data/landing"
+    if "://" not in landing:
+        landing = str(_from_root(landing))
+    return Settings(
+        stripe_api_base=(os.environ.get("STRIPE_API_BASE") or STRIPE_API_BASE_DEFAULT).rstrip("/"),
+        landing_bucket_url=landing.rstrip("/"),
+        duckdb_path=_from_root(os.environ.get("DUCKDB_PATH") or "data/stripe.duckdb"),
+    )
+
+
+def aws_settings() -> dict[str, str]:
+    """The standard AWS variables that are set, for clients that do not read them themselves."""
+    names = {
+        "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+        "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+        "region_name": "AWS_REGION",
+        "endpoint_url": "AWS_ENDPOINT_URL",
+    }
+    return {field: os.environ[var] for field, var in names.items() if os.environ.get(var)}

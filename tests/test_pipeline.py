@@ -1,0 +1,132 @@
+"""The whole pipeline, run as `make run` runs it, checked against the sandbox's own ledger."""
+
+import subprocess
+from dataclasses import dataclass
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+
+from stripe_assets.defs.stripe.catalog import TABLES
+
+from .conftest import Workspace, launch
+
+# Stripe's zero-decimal currencies, written out here so the test does not trust the code under test.
+ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf"}
+ZERO_DECIMAL_CURRENCIES |= {"ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    process: subprocess.CompletedProcess
+    rows: dict[str, tuple[int, int, int]]  # table -> (rows, distinct ids, deleted rows)
+
+
+def raw_rows(workspace: Workspace) -> dict[str, tuple[int, int, int]]:
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        return {
+            table: con.execute(
+                "select count(*), count(distinct id), count(*) filter (where is_deleted) "
+                f'from "stripe"."stripe"."{table}"'
+            ).fetchone()
+            for table in TABLES
+        }
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("pipeline"))
+
+
+@pytest.fixture(scope="module")
+def runs(workspace: Workspace, sandbox_env: dict[str, str]) -> list[RunOutcome]:
+    """Two runs in a row on the same storage: the second must change nothing."""
+    outcomes = []
+    for _ in range(2):
+        process = launch("run", workspace.env(**sandbox_env))
+        assert process.returncode == 0, process.stdout + process.stderr
+        outcomes.append(RunOutcome(process, raw_rows(workspace)))
+    return outcomes
+
+
+def test_run_prints_the_summary(runs: list[RunOutcome]):
+    output = runs[0].process.stdout
+    assert "Raw tables" in output
+    for table in TABLES:
+        assert f"  {table} " in output
+    assert "failed" in output and ", 0 failed" in output
+    assert "MRR for " in output
+    assert "succeeded" in output
+
+
+def test_every_check_ran_and_passed(runs: list[RunOutcome], workspace: Workspace):
+    instance = dg.DagsterInstance.from_config(str(workspace.dagster_home))
+    records = instance.get_records_for_run(
+        instance.get_runs(limit=1)[0].run_id,
+        of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    ).records
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed]
+    assert not failed
+    checked_assets = {e.asset_key for e in evaluations}
+    for table in TABLES:  # the Python check on every raw table ...
+        assert dg.AssetKey(["stripe", table]) in checked_assets
+        assert dg.AssetKey(["staging", f"stg_stripe__{table}"]) in checked_assets  # ... and dbt's
+    assert dg.AssetKey(["analytics", "mrr_monthly"]) in checked_assets
+
+
+def test_raw_row_counts_equal_truth(runs: list[RunOutcome], truth: dict):
+    for table in TABLES:
+        rows, distinct_ids, deleted = runs[0].rows[table]
+        expected = truth["tables"][table]
+        assert (rows - deleted, deleted) == (expected["live"], expected["deleted"]), table
+        assert distinct_ids == rows, table
+
+
+def test_second_run_adds_no_duplicates(runs: list[RunOutcome]):
+    assert runs[1].rows == runs[0].rows
+
+
+def test_landing_zone_keeps_every_load(runs: list[RunOutcome], workspace: Workspace):
+    for table in TABLES:
+        load_ids = {
+            path.name.split(".")[0]
+            for path in (workspace.landing / "stripe" / table).glob("*.parquet")
+        }
+        assert len(load_ids) >= 2, table
+
+
+def test_mrr_monthly_equals_truth(runs: list[RunOutcome], workspace: Workspace, truth: dict):
+    expected = {
+        (row["month"], row["currency"]): (
+            row["mrr_minor"],
+            row["active_subscriptions"],
+            row["active_customers"],
+        )
+        for row in truth["mrr"]
+    }
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select strftime(month, '%Y-%m'), currency, mrr_minor, mrr, "
+            "active_subscriptions, active_customers "
+            'from "stripe"."analytics"."mrr_monthly"'
+        ).fetchall()
+    actual = {
+        (month, currency): (mrr_minor, subs, customers)
+        for month, currency, mrr_minor, _, subs, customers in rows
+    }
+    assert actual == expected
+    for _, currency, mrr_minor, mrr, _, _ in rows:
+        decimals = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+        assert Decimal(mrr) == Decimal(mrr_minor).scaleb(-decimals)
+
+
+def test_wrong_key_fails_with_one_clear_sentence(sandbox_env: dict[str, str], tmp_path):
+    wrong_key = "sk_test_thisKeyIsWrongQzXw"
+    process = launch("run", Workspace(tmp_path).env(**{**sandbox_env, "STRIPE_API_KEY": wrong_key}))
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in output
+    assert "Traceback" not in output
+    assert wrong_key not in output and wrong_key[-4:] not in output
