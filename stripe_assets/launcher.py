@@ -8,16 +8,18 @@ at it; with the key set they use `STRIPE_API_BASE` (Stripe itself by default). R
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.settings import PROJECT_ROOT, load_settings
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
-UI_HOST, UI_PORT = "127.0.0.1", 3000
+UI_HOST = "127.0.0.1"
 
 
 @contextmanager
@@ -45,39 +47,37 @@ def prepare_dagster_home() -> Path:
     return home
 
 
-def prepare_dbt_manifest() -> None:
-    """dagster-dbt reads target/manifest.json when the code location loads."""
-    from stripe_assets.defs.dbt.project import dbt_project
-
-    dbt_project.preparer.prepare(dbt_project)
-
-
 def run() -> int:
     prepare_dagster_home()
     with stripe_endpoint():
-        prepare_dbt_manifest()
+        prepare_manifest()
         from stripe_assets.run_summary import run_pipeline_with_summary
 
         return run_pipeline_with_summary()
 
 
 def dev() -> int:
+    """`dagster dev` beside a sandbox, both stopped by Ctrl-C or SIGTERM."""
+    ui_port = os.environ.get("DAGSTER_UI_PORT", "3000")
     prepare_dagster_home()
     with stripe_endpoint(port=int(os.environ.get("SANDBOX_PORT", "12111"))):
-        print(f"Starting the Dagster UI at http://{UI_HOST}:{UI_PORT} (Ctrl-C to stop).")
-        command = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
-        command += ["-h", UI_HOST, "-p", str(UI_PORT)]
+        print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
         dagster = str(Path(sys.executable).with_name("dagster"))
-        try:
-            return subprocess.call([dagster, *command[1:]], cwd=PROJECT_ROOT)
-        except KeyboardInterrupt:
-            return 0
+        command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
+        ui = subprocess.Popen([*command, "-h", UI_HOST, "-p", ui_port], cwd=PROJECT_ROOT)
+        # Ctrl-C reaches dagster dev directly (same terminal); SIGTERM is passed on to it. Either
+        # way dagster dev shuts its own processes down, then the sandbox stops on the way out.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda signum, _: ui.send_signal(signum))
+        return ui.wait()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.launcher")
     parser.add_argument("command", choices=["run", "dev"])
     args = parser.parse_args(argv)
+    # Tools we start (dagster dev, its code server, dbt) come from this Python's environment.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     sys.exit({"run": run, "dev": dev}[args.command]())
 
 

@@ -17,7 +17,7 @@
         current_timestamp
     {%- else -%}
         {%- set as_of_text = as_of | string | trim | replace("'", "''") -%}
-        {%- if modules.re.search('\d:\d\d(:\d\d(\.\d+)?)?\s*(z|Z|[+-]\d\d(:?\d\d)?)$', as_of_text) -%}
+        {%- if modules.re.search('[0-9]:[0-9][0-9](:[0-9][0-9]([.][0-9]+)?)? *(z|Z|[+-][0-9][0-9](:?[0-9][0-9])?)$', as_of_text) -%}
             cast('{{ as_of_text }}' as timestamp with time zone)
         {%- else -%}
             (cast('{{ as_of_text }}' as timestamp) at time zone 'UTC')

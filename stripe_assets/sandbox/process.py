@@ -1,5 +1,6 @@
 """Start and stop a sandbox server as a child process (for `make run`, `make dev` and tests)."""
 
+import ctypes
 import os
 import select
 import signal
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from .__main__ import DEFAULT_API_KEY
 
 STARTUP_TIMEOUT_S = 120
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,17 @@ class RunningSandbox:
     process: subprocess.Popen
 
 
-def _restore_default_signals() -> None:
-    """A shell may start us with SIGINT/SIGTERM ignored; the server must still stop on them."""
+def _prepare_child() -> None:
+    """Runs in the child before exec: make sure the server can stop and cannot be orphaned.
+
+    A shell may start us with SIGINT/SIGTERM ignored, so restore their defaults; and on Linux ask
+    the kernel to SIGTERM the server when the process that started it dies, even by SIGKILL.
+    """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextmanager
@@ -38,7 +47,7 @@ def running_sandbox(*serve_args: str, port: int = 0) -> Iterator[RunningSandbox]
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=_restore_default_signals,
+        preexec_fn=_prepare_child,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

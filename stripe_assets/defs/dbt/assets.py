@@ -34,7 +34,3 @@ class StripeDbtTranslator(DagsterDbtTranslator):
 )
 def stripe_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
-
-
-def build_dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)

@@ -1,0 +1,91 @@
+"""The code location loads, and its asset graph is exactly the one we mean to ship.
+
+The expected graph is written out in full so that a renamed asset or a broken lineage edge shows
+up here (and in review) instead of in a user's UI.
+"""
+
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.settings import PROJECT_ROOT
+
+STAGING_DEPS = {f"stg_stripe__{table}": [f"stripe/{table}"] for table in TABLES}
+EXPECTED_GRAPH = {
+    **{f"stripe_landing/{table}": [] for table in TABLES},
+    **{f"stripe/{table}": [f"stripe_landing/{table}"] for table in TABLES},
+    **{f"staging/{model}": deps for model, deps in STAGING_DEPS.items()},
+    "intermediate/int_subscription_items_monthly_amount": [
+        "staging/stg_stripe__subscription_items",
+        "staging/stg_stripe__subscriptions",
+    ],
+    "intermediate/int_subscription_mrr_monthly": [
+        "intermediate/int_subscription_items_monthly_amount",
+        "staging/stg_stripe__subscriptions",
+    ],
+    "analytics/mrr_monthly": ["intermediate/int_subscription_mrr_monthly"],
+}
+EXPECTED_GROUPS = {
+    "stripe_landing": "stripe_landing",
+    "stripe": "stripe_raw",
+    "staging": "dbt_staging",
+    "intermediate": "dbt_intermediate",
+    "analytics": "dbt_marts",
+}
+
+
+@pytest.fixture(scope="module")
+def asset_graph() -> dg.Definitions:
+    from stripe_assets.defs.dbt.project import prepare_manifest
+
+    prepare_manifest()
+    from stripe_assets.definitions import build_definitions
+
+    return build_definitions().resolve_asset_graph()
+
+
+def test_asset_keys_and_lineage(asset_graph):
+    actual = {
+        node.key.to_user_string(): sorted(key.to_user_string() for key in node.parent_keys)
+        for node in asset_graph.asset_nodes
+    }
+    assert actual == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
+
+
+def test_groups_follow_the_layers(asset_graph):
+    for node in asset_graph.asset_nodes:
+        assert node.group_name == EXPECTED_GROUPS[node.key.path[0]], node.key
+
+
+def test_every_raw_table_has_a_blocking_id_check(asset_graph):
+    for table in TABLES:
+        check = dg.AssetCheckKey(dg.AssetKey(["stripe", table]), "id_present_and_unique")
+        assert asset_graph.get_check_spec(check).blocking
+
+
+def test_dbt_tests_are_asset_checks(asset_graph):
+    checked = {key.asset_key.to_user_string() for key in asset_graph.asset_check_keys}
+    assert {f"staging/stg_stripe__{table}" for table in TABLES} <= checked
+    assert "analytics/mrr_monthly" in checked
+
+
+def test_the_pipeline_job_selects_every_asset():
+    from stripe_assets.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def("stripe_pipeline")
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert selected == set(EXPECTED_GRAPH)
+
+
+def test_dagster_validates_the_workspace(asset_graph):
+    validated = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
