@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from .api import SandboxApi
 from .server import Realism, SandboxServer
-from .simulation import BusinessPlan, simulate
+from .simulation import BusinessPlan, Simulation
 
 DEFAULT_API_KEY = "sk_test_sandbox"
 
@@ -30,6 +30,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     serve.add_argument("--fault-rate", type=float, default=0.0)
     serve.add_argument(
+        "--lifecycle",
+        choices=["full", "basic"],
+        default="full",
+        help="basic: no mid-life MRR changes (upgrades, seats, coupons, failed payments, pauses)",
+    )
+    serve.add_argument("--events-retention-days", type=int, default=30)
+    serve.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
@@ -41,8 +48,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     start = args.start or args.end - timedelta(days=3 * 365)
-    business = simulate(BusinessPlan(args.customers, start, args.end, args.seed))
-    api = SandboxApi(business, set(args.api_keys or [DEFAULT_API_KEY]))
+    plan = BusinessPlan(
+        args.customers, start, args.end, args.seed, args.lifecycle, args.events_retention_days
+    )
+    api = SandboxApi(Simulation(plan), set(args.api_keys or [DEFAULT_API_KEY]))
     realism = Realism(args.latency_ms, args.rate_limit, args.fault_rate, args.seed)
     server = SandboxServer((args.host, args.port), api, realism)
     host, port = server.server_address[:2]

@@ -1,40 +1,156 @@
-"""Stripe's REST semantics over the rendered business, independent of any HTTP server.
+"""Stripe's REST semantics over the simulated business, independent of any HTTP server.
 
 `SandboxApi.handle` takes a method, path, query parameters and API key and returns a status and a
-JSON body, so the list, retrieve, pagination and error rules can be read in one place.
+JSON body, so the list, retrieve, pagination, filter and error rules can be read in one place.
 """
 
-import operator
+from __future__ import annotations
+
+import bisect
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import objects, truth
-from .simulation import Business
+from .simulation import Business, Simulation
 
 StripeObject = dict[str, Any]
 
 COMMON_LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
-LIST_FILTERS = {
-    "customers": {"email"},
-    "products": {"active"},
-    "prices": {"product", "active", "currency", "type"},
-    "subscriptions": {"status", "customer", "price"},
-    "subscription_items": {"subscription"},
-    "invoices": {"customer", "subscription", "status"},
-    "charges": {"customer", "payment_intent"},
-}
-OBJECT_NAMES = {
-    "customers": "customer",
-    "products": "product",
-    "prices": "price",
-    "subscriptions": "subscription",
-    "subscription_items": "subscription_item",
-    "invoices": "invoice",
-    "charges": "charge",
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A list endpoint: where its records live and which filters it accepts."""
+
+    path: str
+    records: Callable[[Business], list]
+    object_name: str
+    filters: dict[str, Callable[[Any], Any]]
+
+
+def _id(record) -> str | None:
+    return record.id if record is not None else None
+
+
+ENDPOINTS = {
+    endpoint.path: endpoint
+    for endpoint in [
+        Endpoint(
+            "customers",
+            lambda b: [c for c in b.customers if c.deleted_at is None],
+            "customer",
+            {"email": lambda r: r.email},
+        ),
+        Endpoint(
+            "products",
+            lambda b: [p for p in b.products if p.deleted_at is None],
+            "product",
+            {"active": lambda r: str(r.active).lower()},
+        ),
+        Endpoint(
+            "prices",
+            lambda b: b.prices,
+            "price",
+            {
+                "product": lambda r: r.product.id,
+                "active": lambda r: str(r.active).lower(),
+                "currency": lambda r: r.currency,
+                "type": lambda r: "recurring",
+            },
+        ),
+        Endpoint("coupons", lambda b: [c for c in b.coupons if c.deleted_at is None], "coupon", {}),
+        Endpoint(
+            "subscriptions",
+            lambda b: b.subscriptions,
+            "subscription",
+            {"status": lambda r: r.status, "customer": lambda r: r.customer.id},
+        ),
+        Endpoint(
+            "subscription_items",
+            lambda b: [i for i in b.subscription_items if i.deleted_at is None],
+            "subscription_item",
+            {"subscription": lambda r: r.subscription.id},
+        ),
+        Endpoint(
+            "invoices",
+            lambda b: b.invoices,
+            "invoice",
+            {
+                "customer": lambda r: r.customer.id,
+                "subscription": lambda r: _id(r.subscription),
+                "status": lambda r: r.status,
+            },
+        ),
+        Endpoint(
+            "invoiceitems",
+            lambda b: b.invoice_items,
+            "invoiceitem",
+            {
+                "customer": lambda r: r.customer.id,
+                "invoice": lambda r: _id(r.invoice),
+                "pending": lambda r: str(r.invoice is None).lower(),
+            },
+        ),
+        Endpoint(
+            "credit_notes",
+            lambda b: b.credit_notes,
+            "credit_note",
+            {"customer": lambda r: r.invoice.customer.id, "invoice": lambda r: r.invoice.id},
+        ),
+        Endpoint(
+            "payment_intents",
+            lambda b: b.payment_intents,
+            "payment_intent",
+            {"customer": lambda r: r.customer.id},
+        ),
+        Endpoint(
+            "charges",
+            lambda b: b.charges,
+            "charge",
+            {"customer": lambda r: r.customer.id, "payment_intent": lambda r: r.payment_intent.id},
+        ),
+        Endpoint(
+            "refunds",
+            lambda b: b.refunds,
+            "refund",
+            {
+                "charge": lambda r: r.charge.id,
+                "payment_intent": lambda r: r.charge.payment_intent.id,
+            },
+        ),
+        Endpoint(
+            "disputes",
+            lambda b: b.disputes,
+            "dispute",
+            {
+                "charge": lambda r: r.charge.id,
+                "payment_intent": lambda r: r.charge.payment_intent.id,
+            },
+        ),
+        Endpoint(
+            "balance_transactions",
+            lambda b: b.balance_transactions,
+            "balance_transaction",
+            {
+                "type": lambda r: r.type,
+                "source": lambda r: r.source_id,
+                "currency": lambda r: r.currency,
+            },
+        ),
+        Endpoint(
+            "payouts",
+            lambda b: b.payouts,
+            "payout",
+            {"status": lambda r: "paid", "currency": lambda r: r.currency},
+        ),
+        Endpoint("events", lambda b: b.events, "event", {"type": lambda r: r.type}),
+    ]
 }
 # Stripe hides ended subscriptions unless asked for them with `status=all` or their status.
 HIDDEN_SUBSCRIPTION_STATUSES = frozenset({"canceled", "incomplete_expired"})
+REQUIRED_FILTERS = {"subscription_items": "subscription"}
 
 
 class StripeError(Exception):
@@ -72,57 +188,95 @@ class Query:
         return [value for key, value in self.pairs if key == name or key.startswith(name + "[")]
 
 
-class SandboxApi:
-    def __init__(self, business: Business, api_keys: set[str]):
-        self.business = business
-        self.api_keys = api_keys
-        rendered = objects.render_all(business)
-        rendered["subscription_items"] = [
-            objects.subscription_item(item, sub)
-            for sub in business.subscriptions
-            for item in sub.items
-        ]
-        self.lines_by_invoice = {
-            invoice.id: [objects.invoice_line(line, invoice) for line in invoice.lines]
-            for invoice in business.invoices
-        }
-        # Lists are newest first; among equal timestamps the later-created object comes first.
-        self.lists = {
-            name: list(reversed(_stable_by_created(items))) for name, items in rendered.items()
-        }
-        self.by_id: dict[str, StripeObject] = {
-            obj["id"]: obj for items in self.lists.values() for obj in items
-        }
-        for customer in business.customers:
-            if customer.deleted_at is not None:
-                self.by_id[customer.id] = objects.deleted_customer(customer)
+class _Listing:
+    """One endpoint's records newest first, with positions and creation times for slicing."""
 
-    def handle(self, method: str, path: str, query: Query, api_key: str | None) -> tuple[int, Any]:
+    def __init__(self, records: list):
+        self.records = list(reversed(records))  # records are kept in creation order
+        self.position = {record.id: index for index, record in enumerate(self.records)}
+        self.negated_created = [-record.created for record in self.records]
+
+
+class SandboxApi:
+    def __init__(self, simulation: Simulation, api_keys: set[str]):
+        self.simulation = simulation
+        self.api_keys = api_keys
+        self._advance_lock = threading.Lock()
+        self._index()
+
+    @property
+    def business(self) -> Business:
+        return self.simulation.business
+
+    def _index(self) -> None:
+        business = self.business
+        listings = {path: _Listing(e.records(business)) for path, e in ENDPOINTS.items()}
+        by_id: dict[str, Any] = {}
+        for attribute in (
+            "products",
+            "prices",
+            "coupons",
+            "customers",
+            "subscriptions",
+            "subscription_items",
+            "invoices",
+            "invoice_items",
+            "payment_intents",
+            "charges",
+            "refunds",
+            "disputes",
+            "balance_transactions",
+            "credit_notes",
+            "payouts",
+            "events",
+        ):
+            by_id.update((record.id, record) for record in getattr(business, attribute))
+        self.listings, self.by_id = listings, by_id
+
+    def handle(
+        self, method: str, path: str, query: Query, api_key: str | None, body: dict
+    ) -> tuple[int, Any]:
         try:
-            return 200, self._route(method, path, query, api_key)
+            return 200, self._route(method, path, query, api_key, body)
         except StripeError as error:
             return error.status, error.body
 
-    def _route(self, method: str, path: str, query: Query, api_key: str | None) -> Any:
+    def _route(self, method: str, path: str, query: Query, api_key: str | None, body: dict) -> Any:
         if path == "/_sandbox/truth" and method == "GET":
             return truth.truth(self.business)
+        if path == "/_sandbox/advance" and method == "POST":
+            return self._advance(body)
         self._authenticate(api_key)
         parts = path.strip("/").split("/")
-        if method != "GET" or len(parts) < 2 or parts[0] != "v1":
+        if method != "GET" or len(parts) < 2 or parts[0] != "v1" or parts[1] not in ENDPOINTS:
             raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
-        resource = parts[1]
-        if resource not in self.lists:
-            raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+        endpoint = ENDPOINTS[parts[1]]
         if len(parts) == 2:
-            return self._list(resource, query)
+            return self._list(endpoint, query)
         if len(parts) == 3:
-            return self._retrieve(resource, parts[2], query)
-        if len(parts) == 4 and resource == "invoices" and parts[3] == "lines":
-            self._retrieve(resource, parts[2], Query([]))
+            return self._retrieve(endpoint, parts[2], query)
+        if len(parts) == 4 and endpoint.path == "invoices" and parts[3] == "lines":
+            invoice = self._find(endpoint, parts[2])
             _reject_unknown(query, COMMON_LIST_PARAMS - {"created"})
-            lines = self.lines_by_invoice[parts[2]]  # in invoice order, as Stripe lists them
-            return self._paginate(lines, query, f"/v1/invoices/{parts[2]}/lines")
+            lines = objects.invoice_lines(invoice)  # in invoice order, as Stripe lists them
+            return self._paginate(lines, query, f"/v1/invoices/{invoice.id}/lines")
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _advance(self, body: dict) -> dict:
+        days = body.get("days")
+        if not isinstance(days, int) or days < 1:
+            raise StripeError(400, "`days` must be a positive integer.", param="days")
+        with self._advance_lock:
+            before = truth.table_counts(self.business)
+            self.simulation.advance(days)
+            self._index()
+            after = truth.table_counts(self.business)
+        return {
+            "as_of": truth.iso(self.business.as_of),
+            "days": days,
+            "before": before,
+            "after": after,
+        }
 
     def _authenticate(self, api_key: str | None) -> None:
         if not api_key:
@@ -132,43 +286,76 @@ class SandboxApi:
                 "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
                 "YOUR_SECRET_KEY').",
             )
+        if api_key.startswith(("sk_live_", "rk_live_")):
+            raise StripeError(
+                401,
+                "The sandbox refuses live-mode keys: use a test key (sk_test_... or rk_test_...).",
+            )
         if api_key not in self.api_keys:
             raise StripeError(401, f"Invalid API Key provided: {_redact(api_key)}")
 
-    def _retrieve(self, resource: str, object_id: str, query: Query) -> StripeObject:
-        _reject_unknown(query, {"expand"})
-        obj = self.by_id.get(object_id)
-        if obj is None or OBJECT_NAMES[resource] != obj["object"]:
+    def _find(self, endpoint: Endpoint, object_id: str):
+        record = self.by_id.get(object_id)
+        if record is None or objects.render_name(record) != endpoint.object_name:
             raise StripeError(
                 404,
-                f"No such {OBJECT_NAMES[resource]}: '{object_id}'",
+                f"No such {endpoint.object_name}: '{object_id}'",
                 code="resource_missing",
                 param="id",
             )
-        return self._expand(obj, query.values("expand"))
+        return record
 
-    def _list(self, resource: str, query: Query) -> StripeObject:
-        _reject_unknown(query, COMMON_LIST_PARAMS | LIST_FILTERS[resource])
-        items = self.lists[resource]
-        if resource == "subscription_items" and not query.get("subscription"):
-            raise StripeError(400, "Missing required param: subscription.", param="subscription")
-        for name in LIST_FILTERS[resource] - {"status"}:
+    def _retrieve(self, endpoint: Endpoint, object_id: str, query: Query) -> StripeObject:
+        _reject_unknown(query, {"expand"})
+        return self._expand(objects.render(self._find(endpoint, object_id)), query.values("expand"))
+
+    def _list(self, endpoint: Endpoint, query: Query) -> StripeObject:
+        allowed = COMMON_LIST_PARAMS | set(endpoint.filters)
+        if endpoint.path == "events":
+            allowed |= {"types"}
+        _reject_unknown(query, allowed)
+        required = REQUIRED_FILTERS.get(endpoint.path)
+        if required and not query.get(required):
+            raise StripeError(400, f"Missing required param: {required}.", param=required)
+        listing = self.listings[endpoint.path]
+        low, high = _created_bounds(listing, query)
+        records = listing.records[low:high]
+        filtered = False
+        for name, value_of in endpoint.filters.items():
             wanted = query.get(name)
-            if wanted is not None:
-                items = [obj for obj in items if _filter_value(obj, name) == wanted]
-        if resource in ("subscriptions", "invoices"):
-            items = _filter_status(resource, items, query.get("status"))
-        items = _filter_created(items, query)
-        return self._paginate(items, query, f"/v1/{resource}")
+            if name == "status" and endpoint.path == "subscriptions":
+                if wanted != "all":
+                    records, filtered = _filter_subscription_status(records, wanted), True
+            elif wanted is not None:
+                records, filtered = [r for r in records if value_of(r) == wanted], True
+        types = query.values("types")
+        if types:
+            records, filtered = [r for r in records if r.type in types], True
 
-    def _paginate(self, items: list[StripeObject], query: Query, url: str) -> StripeObject:
+        def locate(object_id: str) -> int | None:
+            index = listing.position.get(object_id)
+            return index - low if index is not None and low <= index < high else None
+
+        return self._paginate(
+            records, query, f"/v1/{endpoint.path}", render=True, locate=None if filtered else locate
+        )
+
+    def _paginate(
+        self,
+        items: list,
+        query: Query,
+        url: str,
+        render: bool = False,
+        locate: Callable[[str], int | None] | None = None,
+    ) -> StripeObject:
+        """One page of `items`; `locate` finds a cursor's index without scanning the list."""
         limit = _limit(query.get("limit"))
         starting_after, ending_before = query.get("starting_after"), query.get("ending_before")
         if starting_after:
-            start = _position(items, starting_after, "starting_after") + 1
+            start = _position(items, starting_after, "starting_after", locate) + 1
             page, has_more = items[start : start + limit], start + limit < len(items)
         elif ending_before:
-            end = _position(items, ending_before, "ending_before")
+            end = _position(items, ending_before, "ending_before", locate)
             page, has_more = items[max(0, end - limit) : end], end - limit > 0
         else:
             page, has_more = items[:limit], limit < len(items)
@@ -176,7 +363,8 @@ class SandboxApi:
         if any(not path.startswith("data.") for path in requested):
             raise StripeError(400, "Expansions on lists must start with `data.`", param="expand")
         expand = [path.removeprefix("data.") for path in requested]
-        return objects.list_object([self._expand(obj, expand) for obj in page], has_more, url)
+        rendered = [objects.render(item) for item in page] if render else page
+        return objects.list_object([self._expand(obj, expand) for obj in rendered], has_more, url)
 
     def _expand(self, obj: StripeObject, paths: list[str]) -> StripeObject:
         for path in paths:
@@ -186,15 +374,44 @@ class SandboxApi:
     def _expand_path(self, obj: StripeObject, fields: list[str], path: str) -> StripeObject:
         head, rest = fields[0], fields[1:]
         value = obj.get(head) if isinstance(obj, dict) else None
-        if isinstance(value, str):
-            value = self.by_id.get(value)
+        if isinstance(value, str) and value in self.by_id:
+            value = objects.render(self.by_id[value])
         if not isinstance(value, dict):
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
         return {**obj, head: self._expand_path(value, rest, path) if rest else value}
 
 
-def _stable_by_created(items: list[StripeObject]) -> list[StripeObject]:
-    return sorted(items, key=lambda obj: obj["created"])
+def _created_bounds(listing: _Listing, query: Query) -> tuple[int, int]:
+    """Index range of records within the `created` bounds, by binary search (newest first)."""
+    bounds = query.sub_keys("created")
+    if query.get("created") is not None:
+        bounds = {**bounds, "eq": query.get("created")}
+    low, high = 0, len(listing.records)
+    for comparison, raw in bounds.items():
+        try:
+            bound = int(raw)
+        except ValueError:
+            raise StripeError(
+                400, f"Invalid integer: {raw}", param=f"created[{comparison}]"
+            ) from None
+        keys = listing.negated_created
+        if comparison in ("gt", "gte", "eq"):  # newer records come first: cut the tail
+            side = bisect.bisect_left if comparison == "gt" else bisect.bisect_right
+            high = min(high, side(keys, -bound))
+        if comparison in ("lt", "lte", "eq"):  # cut the head
+            side = bisect.bisect_right if comparison == "lt" else bisect.bisect_left
+            low = max(low, side(keys, -bound))
+        if comparison not in ("gt", "gte", "lt", "lte", "eq"):
+            raise StripeError(
+                400, f"Received unknown parameter: created[{comparison}]", param="created"
+            )
+    return low, high
+
+
+def _filter_subscription_status(records: list, status: str | None) -> list:
+    if status is not None:
+        return [r for r in records if r.status == status]
+    return [r for r in records if r.status not in HIDDEN_SUBSCRIPTION_STATUSES]
 
 
 def _reject_unknown(query: Query, allowed: set[str] | frozenset[str]) -> None:
@@ -219,62 +436,18 @@ def _limit(raw: str | None) -> int:
     return limit
 
 
-def _position(items: list[StripeObject], object_id: str, param: str) -> int:
-    for index, obj in enumerate(items):
-        if obj["id"] == object_id:
+def _position(
+    items: list, object_id: str, param: str, locate: Callable[[str], int | None] | None
+) -> int:
+    if locate is not None:
+        index = locate(object_id)
+        if index is not None:
             return index
+    else:
+        for index, item in enumerate(items):
+            if (item["id"] if isinstance(item, dict) else item.id) == object_id:
+                return index
     raise StripeError(400, f"No such object: '{object_id}'", param=param, code="resource_missing")
-
-
-def _filter_value(obj: StripeObject, name: str) -> str:
-    value = obj.get(name)
-    if name == "price":
-        return next((i["price"]["id"] for i in obj["items"]["data"]), "")
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value
-
-
-def _filter_status(
-    resource: str, items: list[StripeObject], status: str | None
-) -> list[StripeObject]:
-    if status == "all":
-        return items
-    if status is not None:
-        return [obj for obj in items if obj["status"] == status]
-    if resource == "subscriptions":
-        return [obj for obj in items if obj["status"] not in HIDDEN_SUBSCRIPTION_STATUSES]
-    return items
-
-
-_CREATED_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
-    "eq": operator.eq,
-    "gt": operator.gt,
-    "gte": operator.ge,
-    "lt": operator.lt,
-    "lte": operator.le,
-}
-
-
-def _filter_created(items: list[StripeObject], query: Query) -> list[StripeObject]:
-    bounds = query.sub_keys("created")
-    exact = query.get("created")
-    if exact is not None:
-        bounds = {**bounds, "eq": exact}
-    for comparison, raw in bounds.items():
-        compare = _CREATED_COMPARISONS.get(comparison)
-        if compare is None:
-            raise StripeError(
-                400, f"Received unknown parameter: created[{comparison}]", param="created"
-            )
-        try:
-            bound = int(raw)
-        except ValueError:
-            raise StripeError(
-                400, f"Invalid integer: {raw}", param=f"created[{comparison}]"
-            ) from None
-        items = [obj for obj in items if compare(obj["created"], bound)]
-    return items
 
 
 def _redact(api_key: str) -> str:

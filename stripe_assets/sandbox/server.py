@@ -129,8 +129,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(endpoint, 500, body, {"Stripe-Should-Retry": "true"})
                 return
         query = Query(parse_qsl(url.query, keep_blank_values=True))
-        status, body = self.server.api.handle(method, url.path, query, self._api_key())
+        status, body = self.server.api.handle(
+            method, url.path, query, self._api_key(), self._json_body()
+        )
         self._reply(endpoint, status, body)
+
+    def _json_body(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
 
     def _api_key(self) -> str | None:
         header = self.headers.get("Authorization", "")

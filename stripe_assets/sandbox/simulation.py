@@ -1,322 +1,1005 @@
 """A deterministic simulated subscription business: the sandbox's source of truth.
 
-The simulation keeps plain records of what happened (signups, subscriptions, invoices, charges).
-The HTTP API renders those records as Stripe objects (`objects.py`), and the ledger (`truth.py`)
-reads the records directly, so a mistake in the API rendering can never hide inside the truth the
-pipeline is tested against.
+A discrete-event simulation: every change (a signup, a renewal, a failed payment, an upgrade) is
+scheduled at an instant and applied when the clock reaches it, and each applied change emits the
+event Stripe would. `advance(days)` simply runs the same clock further, so the business "lives on"
+exactly as it would have if it had been simulated that far from the start.
+
+Everything random comes from generators seeded by the plan, so a seed and its arguments always
+produce the same business, byte for byte.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import random
 import string
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from fractions import Fraction
 
+from . import catalog, objects
 from .calendar import DAY, add_months, from_epoch, midnight
+from .records import (
+    BalanceTransaction,
+    Charge,
+    Coupon,
+    CreditNote,
+    Customer,
+    Discount,
+    Dispute,
+    Event,
+    Invoice,
+    InvoiceItem,
+    InvoiceLine,
+    MrrPoint,
+    PaymentIntent,
+    Payout,
+    Price,
+    Product,
+    Refund,
+    Subscription,
+    SubscriptionItem,
+)
 
 ID_ALPHABET = string.ascii_letters + string.digits
-
-# (currency, share of signups, country) — North America, Europe and Asia-Pacific.
-MARKETS = [("usd", 0.45, "US"), ("eur", 0.25, "DE"), ("gbp", 0.10, "GB"), ("jpy", 0.20, "JP")]
-
-# Monthly list price per currency in minor units; yearly plans cost ten months.
-PLANS = {
-    "Starter": {"usd": 2000, "eur": 1900, "gbp": 1700, "jpy": 3000},
-    "Professional": {"usd": 5000, "eur": 4700, "gbp": 4200, "jpy": 7500},
-}
-YEARLY_MONTHS_CHARGED = 10
+HOUR = 3600
+COUNTED_STATUSES = frozenset({"active", "past_due"})
+RETRY_DAYS = (3, 5, 7)  # Smart Retries after a failed renewal payment
 TRIAL_DAYS = 14
-
-
-@dataclass
-class Product:
-    id: str
-    name: str
-    created: int
-
-
-@dataclass
-class Price:
-    id: str
-    product: Product
-    currency: str
-    unit_amount: int
-    interval: str
-    interval_count: int
-    usage_type: str
-    created: int
-
-    @property
-    def months_per_period(self) -> int:
-        return {"month": 1, "year": 12}[self.interval] * self.interval_count
-
-
-@dataclass
-class Customer:
-    id: str
-    created: int
-    name: str
-    email: str
-    currency: str
-    country: str
-    deleted_at: int | None = None
-
-
-@dataclass
-class SubscriptionItem:
-    id: str
-    subscription_id: str
-    price: Price
-    quantity: int
-    created: int
-
-
-@dataclass
-class Subscription:
-    id: str
-    customer: Customer
-    created: int
-    items: list[SubscriptionItem] = field(default_factory=list)
-    trial_start: int | None = None
-    trial_end: int | None = None
-    canceled_at: int | None = None
-    ended_at: int | None = None
-    invoices: list[Invoice] = field(default_factory=list)
-
-    @property
-    def currency(self) -> str:
-        return self.customer.currency
-
-    @property
-    def billing_anchor(self) -> int:
-        return self.trial_end or self.created
-
-    def status_at(self, instant: int) -> str:
-        """Stripe's status as it stood at `instant` (the subscription exists by then)."""
-        if self.ended_at is not None and instant >= self.ended_at:
-            return "canceled"
-        if self.trial_end is not None and instant < self.trial_end:
-            return "trialing"
-        return "active"
-
-
-@dataclass
-class InvoiceLine:
-    id: str
-    item: SubscriptionItem
-    amount: int
-    period_start: int
-    period_end: int
-
-
-@dataclass
-class Invoice:
-    id: str
-    subscription: Subscription
-    created: int
-    billing_reason: str
-    period_start: int
-    period_end: int
-    lines: list[InvoiceLine] = field(default_factory=list)
-    charge: Charge | None = None
-
-    @property
-    def total(self) -> int:
-        return sum(line.amount for line in self.lines)
-
-
-@dataclass
-class Charge:
-    id: str
-    invoice: Invoice
-    created: int
+PAYOUT_EVERY_DAYS = 7
 
 
 @dataclass(frozen=True)
 class BusinessPlan:
-    """What to simulate: how many signups over which dates, from which seed."""
+    """What to simulate: how many signups over which dates, from which seed.
+
+    `lifecycle="basic"` keeps only changes that never alter a live subscription's MRR mid-life
+    (no upgrades, seat changes, discounts, failed payments or pauses), for consumers that do not
+    yet rebuild that history; `"full"` switches every case on.
+    """
 
     customers: int
     start: date
     end: date
     seed: int
+    lifecycle: str = "full"
+    events_retention_days: int = 30
+
+    @property
+    def full(self) -> bool:
+        return self.lifecycle == "full"
 
 
 @dataclass
 class Business:
-    """Everything the simulated company has done up to `as_of`."""
+    """Everything the simulated company has done up to `as_of`, in creation order."""
 
     as_of: int
+    events_retention_days: int
     products: list[Product] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
+    coupons: list[Coupon] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
+    subscription_items: list[SubscriptionItem] = field(default_factory=list)
+    invoice_items: list[InvoiceItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
+    payment_intents: list[PaymentIntent] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    balance_transactions: list[BalanceTransaction] = field(default_factory=list)
+    credit_notes: list[CreditNote] = field(default_factory=list)
+    payouts: list[Payout] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def events_since(self) -> int:
+        return self.as_of - self.events_retention_days * DAY
 
 
-class _Simulator:
-    """Plays one business forward; every random choice comes from one seeded generator."""
+class Simulation:
+    """Plays one business forward in time; `run_until` and `advance` move the clock."""
 
     def __init__(self, plan: BusinessPlan):
-        self.rng = random.Random(plan.seed)
         self.plan = plan
+        self.rng = random.Random(plan.seed)
+        self.id_rng = random.Random(plan.seed + 1)
         self.start = midnight(plan.start)
-        self.business = Business(as_of=midnight(plan.end))
+        self.business = Business(as_of=self.start, events_retention_days=plan.events_retention_days)
+        self._queue: list[tuple[int, int, Callable, tuple]] = []
+        self._sequence = itertools.count()
         self._used_ids: set[str] = set()
+        self._keep_events_after = self.start
+        self._not_paid_out: list[BalanceTransaction] = []
+        self._pending_items: dict[str, list[InvoiceItem]] = defaultdict(list)
+        self.now = self.start
+        self._build_catalog()
+        end = midnight(plan.end)
+        self._schedule_signups(self.start, end, plan.customers)
+        self._at(self.start + PAYOUT_EVERY_DAYS * DAY, self._pay_out)
+        self.run_until(end)
+
+    # -- the clock -------------------------------------------------------------------------
+
+    def _at(self, instant: int, action: Callable, *args) -> None:
+        heapq.heappush(self._queue, (instant, next(self._sequence), action, args))
+
+    def run_until(self, end: int) -> None:
+        """Apply every scheduled change before `end`; the business then stands at `end`."""
+        self._keep_events_after = end - self.plan.events_retention_days * DAY
+        while self._queue and self._queue[0][0] < end:
+            instant, _, action, args = heapq.heappop(self._queue)
+            self.now = instant
+            action(*args)
+        self.now = self.business.as_of = end
+        events_since = self.business.events_since
+        self.business.events = [e for e in self.business.events if e.created >= events_since]
+
+    def advance(self, days: int) -> None:
+        """Live on for `days` more days, with signups at the rate the history ended on."""
+        end = self.business.as_of + days * DAY
+        daily = self.plan.customers / max(1, (midnight(self.plan.end) - self.start) // DAY)
+        growth = 1.0 + 0.5 * (self.business.as_of - self.start) / max(
+            1, midnight(self.plan.end) - self.start
+        )
+        day = self.business.as_of
+        while day < end:
+            expected = daily * growth * _season(day)
+            count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            for _ in range(count):
+                self._at(day + self.rng.randrange(DAY), self._sign_up)
+            day += DAY
+        self.run_until(end)
+
+    def _schedule_signups(self, start: int, end: int, customers: int) -> None:
+        """Signups grow over the period and follow the seasons."""
+        days = max(1, (end - start) // DAY)
+        weights = [(0.4 + d / days) * _season(start + d * DAY) for d in range(days)]
+        cumulative = list(itertools.accumulate(weights))
+        for day in self.rng.choices(range(days), cum_weights=cumulative, k=customers):
+            self._at(start + day * DAY + self.rng.randrange(DAY), self._sign_up)
+
+    # -- ids and events ----------------------------------------------------------------------
 
     def new_id(self, prefix: str, length: int = 14) -> str:
         while True:
-            candidate = prefix + "_" + "".join(self.rng.choices(ID_ALPHABET, k=length))
+            candidate = prefix + "_" + "".join(self.id_rng.choices(ID_ALPHABET, k=length))
             if candidate not in self._used_ids:
                 self._used_ids.add(candidate)
                 return candidate
 
-    def run(self) -> Business:
-        self.build_catalog()
-        for signup in sorted(self.signup_times()):
-            self.sign_up(signup)
-        return self.business
+    def _emit(self, event_type: str, record, previous_attributes: dict | None = None) -> None:
+        """Record the event Stripe would send, with the object as it stands right now."""
+        if self.now < self._keep_events_after:
+            return  # older than the events API will ever serve: skip rendering it
+        self.business.events.append(
+            Event(
+                id=self.new_id("evt", 24),
+                type=event_type,
+                created=self.now,
+                data_object=objects.render(record),
+                previous_attributes=previous_attributes,
+            )
+        )
 
-    def build_catalog(self) -> None:
-        for name, monthly_amounts in PLANS.items():
-            product = Product(self.new_id("prod"), name, self.start)
-            self.business.products.append(product)
-            for currency, amount in monthly_amounts.items():
-                for interval, unit_amount in (
-                    ("month", amount),
-                    ("year", amount * YEARLY_MONTHS_CHARGED),
-                ):
-                    self.business.prices.append(
-                        Price(
-                            id=self.new_id("price", 24),
-                            product=product,
-                            currency=currency,
-                            unit_amount=unit_amount,
-                            interval=interval,
-                            interval_count=1,
-                            usage_type="licensed",
-                            created=self.start,
-                        )
-                    )
+    # -- catalog -----------------------------------------------------------------------------
 
-    def signup_times(self) -> list[int]:
-        """Signups grow linearly over the period: density rises from the start to the end."""
-        span = self.business.as_of - self.start - DAY
-        return [
-            self.start + int(span * self.rng.random() ** 0.5) for _ in range(self.plan.customers)
-        ]
+    def _build_catalog(self) -> None:
+        business = self.business
+        self.plan_prices: dict[tuple[str, str, str], Price] = {}
+        for plan in catalog.PLANS:
+            product = self._product(plan.name)
+            for currency, monthly in plan.monthly.items():
+                intervals = ["month", "year"] if plan.yearly else ["month"]
+                for interval in intervals:
+                    amount = monthly * (catalog.YEARLY_MONTHS_CHARGED if interval == "year" else 1)
+                    price = self._price(product, currency, amount, interval, "licensed")
+                    self.plan_prices[(plan.name, currency, interval)] = price
+        usage = self._product("API usage")
+        self.metered_prices = {
+            c: self._price(usage, c, a, "month", "metered")
+            for c, a in catalog.METERED_UNIT_AMOUNT.items()
+        }
+        self.add_on_prices: dict[str, list[Price]] = defaultdict(list)
+        for number in range(1, catalog.ADD_ON_COUNT + 1):
+            add_on = self._product(f"Add-on module {number}")
+            for currency, amount in catalog.ADD_ON_MONTHLY.items():
+                self.add_on_prices[currency].append(
+                    self._price(add_on, currency, amount, "month", "licensed")
+                )
+        for spec in catalog.COUPONS:
+            business.coupons.append(
+                Coupon(
+                    id=self.new_id("co", 8),
+                    name=spec.name,
+                    created=self.start,
+                    duration=spec.duration,
+                    duration_in_months=spec.duration_in_months,
+                    percent_off=spec.percent_off,
+                    amount_off=spec.amount_off,
+                    currency=spec.currency,
+                )
+            )
+        beta = self._product("Beta programme")
+        span = midnight(self.plan.end) - self.start
+        self._at(self.start + int(span * 0.3), self._delete_product, beta)
+        self._at(self.start + int(span * 0.4), self._raise_starter_price)
+        self._at(self.start + int(span * 0.7), self._delete_coupon, catalog.RETIRED_COUPON)
 
-    def sign_up(self, signup: int) -> None:
-        currency, country = self.pick_market()
+    def _product(self, name: str) -> Product:
+        product = Product(self.new_id("prod"), name, self.now, self.now)
+        self.business.products.append(product)
+        self._emit("product.created", product)
+        return product
+
+    def _price(
+        self, product: Product, currency: str, amount: int, interval: str, usage: str
+    ) -> Price:
+        price = Price(
+            id=self.new_id("price", 24),
+            product=product,
+            currency=currency,
+            unit_amount=amount,
+            interval=interval,
+            interval_count=1,
+            usage_type=usage,
+            created=self.now,
+            nickname=f"{product.name} {interval}ly {currency.upper()}",
+        )
+        self.business.prices.append(price)
+        self._emit("price.created", price)
+        return price
+
+    def _delete_product(self, product: Product) -> None:
+        product.deleted_at = product.updated = self.now
+        product.active = False
+        self._emit("product.deleted", product)
+
+    def _raise_starter_price(self) -> None:
+        starter = next(p for p in self.business.products if p.name == "Starter")
+        for currency, monthly in catalog.STARTER_PRICE_RISE.items():
+            old = self.plan_prices[("Starter", currency, "month")]
+            old.active = False
+            self._emit("price.updated", old, {"active": True})
+            self.plan_prices[("Starter", currency, "month")] = self._price(
+                starter, currency, monthly, "month", "licensed"
+            )
+
+    def _delete_coupon(self, name: str) -> None:
+        coupon = next(c for c in self.business.coupons if c.name == name)
+        coupon.deleted_at = self.now
+        self._emit("coupon.deleted", coupon)
+
+    # -- customers ---------------------------------------------------------------------------
+
+    def _sign_up(self) -> None:
+        currency, country, city = self._market()
         number = len(self.business.customers) + 1
         customer = Customer(
             id=self.new_id("cus"),
-            created=signup,
+            created=self.now,
             name=f"Customer {number}",
             email=f"customer{number}@example.com",
             currency=currency,
             country=country,
+            city=city,
         )
         self.business.customers.append(customer)
-        self.subscribe(customer, signup + self.rng.randint(30, 600))
+        self._emit("customer.created", customer)
+        self._at(self.now + self.rng.randint(30, 900), self._subscribe, customer, True)
 
-    def pick_market(self) -> tuple[str, str]:
-        roll, cumulative = self.rng.random(), 0.0
-        for currency, share, country in MARKETS:
-            cumulative += share
-            if roll < cumulative:
-                return currency, country
-        return MARKETS[-1][0], MARKETS[-1][2]
+    def _market(self) -> tuple[str, str, str]:
+        shares = [share for _, share, _ in catalog.MARKETS]
+        currency, _, places = self.rng.choices(catalog.MARKETS, weights=shares)[0]
+        country, city = self.rng.choice(places)
+        return currency, country, city
 
-    def pick_price(self, currency: str) -> tuple[Price, int]:
-        plan_name = "Starter" if self.rng.random() < 0.65 else "Professional"
-        interval = "month" if self.rng.random() < 0.8 else "year"
-        price = next(
-            p
-            for p in self.business.prices
-            if p.product.name == plan_name and p.currency == currency and p.interval == interval
+    def _update_customer(self, customer: Customer) -> None:
+        if customer.deleted_at is not None:
+            return
+        if self.rng.random() < 0.5:
+            previous = {"email": customer.email}
+            customer.email = customer.email.replace("@", f"+{self.rng.randint(1, 99)}@")
+        else:
+            previous = {"address": objects.address(customer.country, customer.city)}
+            currency_places = next(p for c, _, p in catalog.MARKETS if c == customer.currency)
+            customer.country, customer.city = self.rng.choice(currency_places)
+        self._emit("customer.updated", customer, previous)
+
+    def _delete_customer(self, customer: Customer) -> None:
+        if customer.deleted_at is not None or any(
+            s.status not in ("canceled", "incomplete_expired") for s in customer.subscriptions
+        ):
+            return
+        customer.deleted_at = self.now
+        self._emit("customer.deleted", customer)
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    def _subscribe(self, customer: Customer, first: bool) -> None:
+        if customer.deleted_at is not None:
+            return
+        plan = self.rng.choices(catalog.PLANS, weights=[p.share for p in catalog.PLANS])[0]
+        interval = "year" if plan.yearly and self.rng.random() < 0.2 else "month"
+        currency = customer.currency
+        subscription = Subscription(
+            id=self.new_id("sub", 24),
+            customer=customer,
+            created=self.now,
+            status="incomplete",
+            current_period_start=self.now,
+            current_period_end=self.now,
+            billing_anchor=self.now,
         )
-        seats = self.rng.randint(1, 5) if plan_name == "Professional" else 1
-        return price, seats
-
-    def subscribe(self, customer: Customer, created: int) -> None:
-        as_of = self.business.as_of
-        subscription = Subscription(id=self.new_id("sub", 24), customer=customer, created=created)
-        price, quantity = self.pick_price(customer.currency)
-        subscription.items.append(
-            SubscriptionItem(self.new_id("si"), subscription.id, price, quantity, created)
-        )
-        if self.rng.random() < 0.4:
-            subscription.trial_start = created
-            subscription.trial_end = created + TRIAL_DAYS * DAY
-            self.invoice(subscription, created, "subscription_create", created, created, trial=True)
-            if self.rng.random() < 0.35 and subscription.trial_end < as_of:
-                subscription.canceled_at = subscription.ended_at = subscription.trial_end
         self.business.subscriptions.append(subscription)
-        if subscription.ended_at is None:
-            self.bill_until_churn(subscription, price)
-        self.maybe_delete_customer(customer, subscription)
+        customer.subscriptions.append(subscription)
+        self._add_item(
+            subscription,
+            self.plan_prices[(plan.name, currency, interval)],
+            self.rng.randint(*plan.seats),
+        )
+        if plan.name in ("Professional", "Team") and interval == "month":
+            if self.rng.random() < 0.25:
+                self._add_item(subscription, self.metered_prices[currency], 1)
+            if plan.name == "Team" and self.rng.random() < 0.3:
+                for price in self.add_on_prices[currency][
+                    : self.rng.randint(10, catalog.ADD_ON_COUNT)
+                ]:
+                    self._add_item(subscription, price, 1)
+        if self.plan.full and plan.name != "Free" and self.rng.random() < 0.2:
+            self._apply_coupon(subscription)
+        if plan.name != "Free" and first and self.rng.random() < 0.4:
+            subscription.trial_start = self.now
+            subscription.trial_end = self.now + TRIAL_DAYS * DAY
+            subscription.status = "trialing"
+            subscription.current_period_end = subscription.trial_end
+            subscription.billing_anchor = subscription.trial_end
+            self._emit("customer.subscription.created", subscription)
+            self._record_mrr(subscription)
+            self._invoice(subscription, "subscription_create", self.now, self.now, trial=True)
+            self._at(subscription.trial_end, self._end_trial, subscription)
+            return
+        self._start_period(subscription, self.now)
+        self._emit("customer.subscription.created", subscription)
+        self._bill_period(subscription, "subscription_create", first_invoice=True)
 
-    def bill_until_churn(self, subscription: Subscription, price: Price) -> None:
-        """Invoice each period; at each renewal the customer may have cancelled mid-period."""
-        as_of, anchor = self.business.as_of, subscription.billing_anchor
-        churn_per_period = 0.03 if price.interval == "month" else 0.2
-        anchor_day = from_epoch(anchor).day
-        period = 0
-        period_start = anchor
-        while period_start < as_of:
-            period_end = add_months(anchor, (period + 1) * price.months_per_period, anchor_day)
-            reason = (
-                "subscription_create"
-                if period_start == subscription.created
-                else "subscription_cycle"
+    def _add_item(self, subscription: Subscription, price: Price, quantity: int) -> None:
+        item = SubscriptionItem(self.new_id("si"), subscription, price, quantity, self.now)
+        subscription.items.append(item)
+        self.business.subscription_items.append(item)
+
+    def _apply_coupon(self, subscription: Subscription) -> None:
+        currency = subscription.currency
+        usable = [
+            c
+            for c in self.business.coupons
+            if c.deleted_at is None and (c.currency is None or c.currency == currency)
+        ]
+        coupon = self.rng.choice(usable)
+        coupon.times_redeemed += 1
+        end = None
+        if coupon.duration == "repeating":
+            end = add_months(self.now, coupon.duration_in_months or 1)
+        subscription.discount = Discount(self.new_id("di", 24), coupon, self.now, end)
+
+    def _start_period(self, subscription: Subscription, start: int) -> None:
+        months = subscription.items[0].price.months_per_period
+        subscription.billing_anchor = start
+        subscription.current_period_start = start
+        subscription.current_period_end = add_months(start, months)
+
+    def _end_trial(self, subscription: Subscription) -> None:
+        if subscription.status != "trialing":
+            return
+        roll = self.rng.random()
+        if roll < 0.6:
+            self._start_period(subscription, self.now)
+            self._bill_period(subscription, "subscription_cycle", first_invoice=True)
+        elif roll < 0.7 and self.plan.full:
+            previous = {"status": "trialing"}
+            subscription.status = "paused"
+            self._emit("customer.subscription.paused", subscription, previous)
+            self._record_mrr(subscription)
+            if self.rng.random() < 0.5:
+                self._at(self.now + self.rng.randint(7, 60) * DAY, self._resume, subscription)
+            else:
+                self._at(
+                    self.now + 30 * DAY, self._cancel_now, subscription, "cancellation_requested"
+                )
+        else:
+            self._end(subscription, "cancellation_requested")
+
+    def _resume(self, subscription: Subscription) -> None:
+        if subscription.status != "paused":
+            return
+        self._start_period(subscription, self.now)
+        subscription.status = "active"
+        self._emit("customer.subscription.resumed", subscription, {"status": "paused"})
+        self._bill_period(subscription, "subscription_cycle")
+
+    def _bill_period(
+        self, subscription: Subscription, reason: str, first_invoice: bool = False
+    ) -> None:
+        """Invoice the period that starts now, collect it, and plan what may happen in it."""
+        invoice = self._invoice(
+            subscription, reason, subscription.current_period_start, subscription.current_period_end
+        )
+        self._collect(invoice, first_invoice)
+        if subscription.status in ("incomplete", "incomplete_expired"):
+            return
+        self._at(subscription.current_period_end, self._renew, subscription)
+        self._plan_changes_during_period(subscription)
+
+    def _renew(self, subscription: Subscription) -> None:
+        if subscription.status in ("canceled", "incomplete_expired", "paused"):
+            return
+        if subscription.cancel_at_period_end:
+            self._end(subscription, "cancellation_requested")
+            return
+        if subscription.status == "unpaid":
+            return  # no new invoices until the open one is paid
+        previous = {
+            "current_period_start": subscription.current_period_start,
+            "current_period_end": subscription.current_period_end,
+        }
+        months = subscription.items[0].price.months_per_period
+        anchor_day = from_epoch(subscription.billing_anchor).day  # Jan 31 → Feb 28 → Mar 31
+        subscription.current_period_start = self.now
+        subscription.current_period_end = add_months(self.now, months, anchor_day)
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._bill_period(subscription, "subscription_cycle")
+
+    def _plan_changes_during_period(self, subscription: Subscription) -> None:
+        start, end = subscription.current_period_start, subscription.current_period_end
+        months = subscription.items[0].price.months_per_period
+
+        def sometime() -> int:
+            return start + 1 + self.rng.randrange(max(1, end - start - 1))
+
+        churn = {"Free": 0.05, "Starter": 0.035, "Professional": 0.025, "Team": 0.015}
+        plan_name = subscription.items[0].price.product.name
+        if self.rng.random() < 1 - (1 - churn.get(plan_name, 0.03)) ** months:
+            if self.rng.random() < 0.7:
+                self._at(sometime(), self._cancel_at_period_end, subscription)
+            else:
+                self._at(sometime(), self._cancel_now, subscription, "cancellation_requested")
+        if self.rng.random() < 0.03:
+            self._at(sometime(), self._update_customer, subscription.customer)
+        if self.rng.random() < 0.03:
+            self._at(sometime(), self._add_one_off, subscription)
+        if self.plan.full:
+            if plan_name in ("Starter", "Professional") and self.rng.random() < 0.05:
+                self._at(sometime(), self._switch_plan, subscription)
+            if plan_name == "Team" and self.rng.random() < 0.15:
+                self._at(sometime(), self._change_seats, subscription)
+
+    def _cancel_at_period_end(self, subscription: Subscription) -> None:
+        if subscription.status not in COUNTED_STATUSES or subscription.cancel_at_period_end:
+            return
+        subscription.cancel_at_period_end = True
+        subscription.cancel_at = subscription.current_period_end
+        subscription.canceled_at = self.now
+        self._emit(
+            "customer.subscription.updated",
+            subscription,
+            {"cancel_at_period_end": False, "cancel_at": None, "canceled_at": None},
+        )
+
+    def _cancel_now(self, subscription: Subscription, reason: str) -> None:
+        if subscription.status in ("canceled", "incomplete_expired"):
+            return
+        subscription.canceled_at = self.now
+        self._end(subscription, reason)
+
+    def _end(self, subscription: Subscription, reason: str) -> None:
+        subscription.status = "canceled"
+        subscription.ended_at = self.now
+        subscription.canceled_at = subscription.canceled_at or self.now
+        self._emit("customer.subscription.deleted", subscription)
+        self._record_mrr(subscription)
+        customer = subscription.customer
+        if self.rng.random() < 0.12:
+            self._at(self.now + self.rng.randint(20, 300) * DAY, self._subscribe, customer, False)
+        elif self.rng.random() < 0.3:
+            self._at(self.now + self.rng.randint(1, 90) * DAY, self._delete_customer, customer)
+
+    def _switch_plan(self, subscription: Subscription) -> None:
+        """Upgrade or downgrade mid-period, prorated on the next invoice (Stripe's default)."""
+        if subscription.status not in COUNTED_STATUSES:
+            return
+        item = subscription.items[0]
+        old = item.price
+        target = "Professional" if old.product.name == "Starter" else "Starter"
+        new = self.plan_prices[(target, subscription.currency, old.interval)]
+        previous = {"items": objects.render_items(subscription)}
+        self._prorate(subscription, item, new, item.quantity)
+        item.price = new
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._record_mrr(subscription)
+
+    def _change_seats(self, subscription: Subscription) -> None:
+        if subscription.status not in COUNTED_STATUSES:
+            return
+        item = subscription.items[0]
+        quantity = max(1, item.quantity + self.rng.choice([-3, -2, -1, 1, 2, 3, 5]))
+        if quantity == item.quantity:
+            return
+        previous = {"items": objects.render_items(subscription), "quantity": item.quantity}
+        self._prorate(subscription, item, item.price, quantity)
+        item.quantity = quantity
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._record_mrr(subscription)
+
+    def _prorate(
+        self, subscription: Subscription, item: SubscriptionItem, price: Price, quantity: int
+    ) -> None:
+        start, end = subscription.current_period_start, subscription.current_period_end
+        remaining = Fraction(end - self.now, max(1, end - start))
+        unused = -round(item.price.unit_amount * item.quantity * remaining)
+        new_time = round(price.unit_amount * quantity * remaining)
+        for amount, description, line_price, line_quantity in (
+            (unused, f"Unused time on {item.price.nickname}", item.price, item.quantity),
+            (new_time, f"Remaining time on {price.nickname}", price, quantity),
+        ):
+            self._invoice_item(
+                subscription,
+                amount,
+                description,
+                self.now,
+                end,
+                line_price,
+                line_quantity,
+                proration=True,
             )
-            self.invoice(subscription, period_start, reason, period_start, period_end)
-            if self.rng.random() < churn_per_period:
-                cancel = period_start + 1 + int((period_end - period_start - 1) * self.rng.random())
-                if cancel < as_of:
-                    subscription.canceled_at = subscription.ended_at = cancel
-                    return
-            period, period_start = period + 1, period_end
 
-    def invoice(
+    def _add_one_off(self, subscription: Subscription) -> None:
+        if subscription.customer.deleted_at is not None:
+            return
+        amount = catalog.ONE_OFF_FEE[subscription.currency]
+        self._invoice_item(subscription, amount, "Onboarding services", self.now, self.now)
+
+    def _invoice_item(
         self,
         subscription: Subscription,
-        created: int,
+        amount: int,
+        description: str,
+        period_start: int,
+        period_end: int,
+        price: Price | None = None,
+        quantity: int = 1,
+        proration: bool = False,
+    ) -> None:
+        item = InvoiceItem(
+            id=self.new_id("ii", 24),
+            customer=subscription.customer,
+            subscription=subscription,
+            created=self.now,
+            amount=amount,
+            description=description,
+            period_start=period_start,
+            period_end=period_end,
+            price=price,
+            quantity=quantity,
+            proration=proration,
+        )
+        self.business.invoice_items.append(item)
+        self._pending_items[subscription.customer.id].append(item)
+        self._emit("invoiceitem.created", item)
+
+    # -- invoices and payments ---------------------------------------------------------------
+
+    def _invoice(
+        self,
+        subscription: Subscription,
         reason: str,
         period_start: int,
         period_end: int,
         trial: bool = False,
-    ) -> None:
+    ) -> Invoice:
+        customer = subscription.customer
         invoice = Invoice(
             id=self.new_id("in", 24),
+            customer=customer,
             subscription=subscription,
-            created=created,
+            created=self.now,
             billing_reason=reason,
             period_start=period_start,
             period_end=period_end,
+            number=f"{customer.id[-8:].upper()}-{len(subscription.invoices) + 1:04d}",
         )
-        for item in subscription.items:
-            amount = 0 if trial else item.price.unit_amount * item.quantity
+        for item in subscription.live_items:
+            self._add_line_for_item(invoice, item, trial)
+        for pending in self._pending_items.pop(customer.id, []):
+            pending.invoice = invoice
             invoice.lines.append(
-                InvoiceLine(self.new_id("il", 24), item, amount, period_start, period_end)
+                InvoiceLine(
+                    id=self.new_id("il", 24),
+                    amount=pending.amount,
+                    description=pending.description,
+                    period_start=pending.period_start,
+                    period_end=pending.period_end,
+                    quantity=pending.quantity,
+                    price=pending.price,
+                    proration=pending.proration,
+                    invoice_item=pending,
+                )
             )
+        self._apply_discount(invoice, subscription)
         self.business.invoices.append(invoice)
         subscription.invoices.append(invoice)
-        if invoice.total > 0:
-            charge_time = min(created + self.rng.randint(60, 3600), self.business.as_of - 1)
-            invoice.charge = Charge(self.new_id("ch", 24), invoice, charge_time)
-            self.business.charges.append(invoice.charge)
+        self._emit("invoice.created", invoice)
+        invoice.status, invoice.finalized_at = "open", self.now
+        self._emit("invoice.finalized", invoice, {"status": "draft"})
+        if invoice.total <= 0:
+            self._mark_paid(invoice)
+        return invoice
 
-    def maybe_delete_customer(self, customer: Customer, subscription: Subscription) -> None:
-        if subscription.ended_at is None or self.rng.random() >= 0.25:
+    def _add_line_for_item(self, invoice: Invoice, item: SubscriptionItem, trial: bool) -> None:
+        price = item.price
+        if price.usage_type == "metered":
+            # usage of the period that just ended, billed in arrears
+            if trial or invoice.billing_reason == "subscription_create":
+                return
+            usage = self.rng.randint(0, 5000)
+            amount, quantity = usage * price.unit_amount, usage
+        else:
+            amount, quantity = (0 if trial else price.unit_amount * item.quantity), item.quantity
+        description = f"{quantity} × {price.product.name}" + (" (trial)" if trial else "")
+        invoice.lines.append(
+            InvoiceLine(
+                id=self.new_id("il", 24),
+                amount=amount,
+                description=description,
+                period_start=invoice.period_start,
+                period_end=invoice.period_end,
+                quantity=quantity,
+                price=price,
+                proration=False,
+                subscription_item=item,
+            )
+        )
+
+    def _apply_discount(self, invoice: Invoice, subscription: Subscription) -> None:
+        discount = subscription.discount
+        if discount is None or not discount.applies_at(self.now):
             return
-        deleted_at = subscription.ended_at + self.rng.randint(1, 60) * DAY
-        if deleted_at < self.business.as_of:
-            customer.deleted_at = deleted_at
+        if discount.coupon.duration == "once" and any(
+            i.discount is discount for i in subscription.invoices
+        ):
+            return
+        discountable = [line for line in invoice.lines if line.amount > 0]
+        subtotal = sum(line.amount for line in discountable)
+        if subtotal <= 0:
+            return
+        coupon = discount.coupon
+        if coupon.percent_off is not None:
+            total_off = round(subtotal * Fraction(str(coupon.percent_off)) / 100)
+        else:
+            total_off = min(coupon.amount_off or 0, subtotal)
+        invoice.discount = discount
+        remaining = total_off
+        for index, line in enumerate(discountable):
+            share = (
+                remaining if index == len(discountable) - 1 else total_off * line.amount // subtotal
+            )
+            line.discount_amount = share
+            remaining -= share
+
+    def _collect(self, invoice: Invoice, first_invoice: bool) -> None:
+        subscription = invoice.subscription
+        if invoice.status == "paid":
+            if subscription.status in ("incomplete", "trialing", "paused"):
+                self._activate(subscription)
+            return
+        failure_rate = 0.08 if self.plan.full else 0.0
+        if self._attempt_payment(invoice, failure_rate):
+            if subscription.status != "active":
+                self._activate(subscription)
+            return
+        if first_invoice and subscription.status in ("incomplete",):
+            self._at(self.now + 23 * HOUR, self._expire_incomplete, subscription)
+            return
+        previous = {"status": subscription.status}
+        subscription.status = "past_due"
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._record_mrr(subscription)
+        self._at(self.now + RETRY_DAYS[0] * DAY, self._retry, invoice, 0)
+
+    def _activate(self, subscription: Subscription) -> None:
+        previous = {"status": subscription.status}
+        subscription.status = "active"
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._record_mrr(subscription)
+
+    def _attempt_payment(self, invoice: Invoice, failure_rate: float) -> bool:
+        customer = invoice.customer
+        intent = invoice.payment_intent
+        if intent is None:
+            intent = PaymentIntent(
+                self.new_id("pi", 24), customer, invoice, self.now, invoice.total
+            )
+            invoice.payment_intent = intent
+            self.business.payment_intents.append(intent)
+            self._emit("payment_intent.created", intent)
+        invoice.attempt_count += 1
+        succeeded = self.rng.random() >= failure_rate
+        charge = Charge(
+            id=self.new_id("ch", 24),
+            customer=customer,
+            payment_intent=intent,
+            created=self.now,
+            amount=invoice.total,
+            succeeded=succeeded,
+            failure_code=None
+            if succeeded
+            else self.rng.choice(["card_declined", "insufficient_funds", "expired_card"]),
+        )
+        intent.charges.append(charge)
+        self.business.charges.append(charge)
+        if not succeeded:
+            intent.status = "requires_payment_method"
+            self._emit("charge.failed", charge)
+            self._emit("payment_intent.payment_failed", intent)
+            self._emit("invoice.payment_failed", invoice)
+            return False
+        charge.balance_transaction = self._balance_transaction(
+            charge.amount,
+            _card_fee(charge.amount, charge.currency),
+            charge.currency,
+            "charge",
+            "charge",
+            charge.id,
+            "Subscription payment",
+        )
+        intent.status = "succeeded"
+        self._emit("charge.succeeded", charge)
+        self._emit("payment_intent.succeeded", intent)
+        self._mark_paid(invoice)
+        self._plan_after_payment(charge)
+        return True
+
+    def _mark_paid(self, invoice: Invoice) -> None:
+        invoice.status, invoice.paid_at = "paid", self.now
+        invoice.next_payment_attempt = None
+        self._emit("invoice.paid", invoice, {"status": "open"})
+
+    def _retry(self, invoice: Invoice, attempt: int) -> None:
+        subscription = invoice.subscription
+        if invoice.status != "open" or subscription.status == "canceled":
+            return
+        if self._attempt_payment(invoice, 0.5):
+            if subscription.status != "active":
+                self._activate(subscription)
+            return
+        if attempt + 1 < len(RETRY_DAYS):
+            self._at(self.now + RETRY_DAYS[attempt + 1] * DAY, self._retry, invoice, attempt + 1)
+            return
+        if self.rng.random() < 0.5:
+            invoice.status, invoice.marked_uncollectible_at = "uncollectible", self.now
+            self._emit("invoice.marked_uncollectible", invoice, {"status": "open"})
+            self._cancel_now(subscription, "payment_failed")
+            return
+        previous = {"status": subscription.status}
+        subscription.status = "unpaid"
+        self._emit("customer.subscription.updated", subscription, previous)
+        self._record_mrr(subscription)
+        if self.rng.random() < 0.4:
+            self._at(self.now + self.rng.randint(5, 40) * DAY, self._settle_unpaid, invoice)
+        else:
+            self._at(self.now + 60 * DAY, self._void_and_cancel, invoice)
+
+    def _settle_unpaid(self, invoice: Invoice) -> None:
+        subscription = invoice.subscription
+        if invoice.status != "open" or subscription.status != "unpaid":
+            return
+        self._attempt_payment(invoice, 0.0)
+        self._activate(subscription)
+        if subscription.current_period_end <= self.now:
+            self._renew(subscription)
+
+    def _void_and_cancel(self, invoice: Invoice) -> None:
+        if invoice.status == "open":
+            invoice.status, invoice.voided_at = "void", self.now
+            self._emit("invoice.voided", invoice, {"status": "open"})
+        self._cancel_now(invoice.subscription, "payment_failed")
+
+    def _expire_incomplete(self, subscription: Subscription) -> None:
+        if subscription.status != "incomplete":
+            return
+        invoice = subscription.invoices[-1]
+        if self.rng.random() < 0.5 and self._attempt_payment(invoice, 0.0):
+            self._activate(subscription)
+            self._at(subscription.current_period_end, self._renew, subscription)
+            self._plan_changes_during_period(subscription)
+            return
+        invoice.status, invoice.voided_at = "void", self.now
+        self._emit("invoice.voided", invoice, {"status": "open"})
+        subscription.status, subscription.ended_at = "incomplete_expired", self.now
+        self._emit("customer.subscription.updated", subscription, {"status": "incomplete"})
+        self._record_mrr(subscription)
+
+    # -- money after payment -----------------------------------------------------------------
+
+    def _balance_transaction(
+        self,
+        amount: int,
+        fee: int,
+        currency: str,
+        kind: str,
+        category: str,
+        source: str,
+        description: str,
+    ) -> BalanceTransaction:
+        transaction = BalanceTransaction(
+            id=self.new_id("txn", 24),
+            created=self.now,
+            available_on=self.now + 2 * DAY if kind == "charge" else self.now,
+            amount=amount,
+            fee=fee,
+            currency=currency,
+            type=kind,
+            reporting_category=category,
+            source_id=source,
+            description=description,
+        )
+        self.business.balance_transactions.append(transaction)
+        self._not_paid_out.append(transaction)
+        return transaction
+
+    def _plan_after_payment(self, charge: Charge) -> None:
+        roll = self.rng.random()
+        if roll < 0.03:
+            self._at(self.now + self.rng.randint(1, 14) * DAY, self._refund, charge)
+        elif roll < 0.035:
+            self._at(self.now + self.rng.randint(10, 45) * DAY, self._open_dispute, charge)
+
+    def _refund(self, charge: Charge) -> None:
+        if charge.dispute is not None or charge.amount_refunded >= charge.amount:
+            return
+        full = self.rng.random() < 0.6
+        amount = charge.amount if full else max(1, charge.amount // self.rng.choice([2, 3, 4]))
+        transaction = self._balance_transaction(
+            -amount, 0, charge.currency, "refund", "refund", charge.id, "Refund for charge"
+        )
+        refund = Refund(
+            self.new_id("re", 24), charge, self.now, amount, "requested_by_customer", transaction
+        )
+        transaction.source_id = refund.id
+        charge.refunds.append(refund)
+        charge.amount_refunded += amount
+        self.business.refunds.append(refund)
+        invoice = charge.payment_intent.invoice
+        if self.rng.random() < 0.5:
+            note = CreditNote(
+                id=self.new_id("cn", 24),
+                invoice=invoice,
+                created=self.now,
+                amount=amount,
+                reason="product_unsatisfactory",
+                number=f"{invoice.number}-CN-{len(invoice.credit_notes) + 1:02d}",
+                refund=refund,
+            )
+            refund.credit_note = note
+            invoice.credit_notes.append(note)
+            self.business.credit_notes.append(note)
+            self._emit("credit_note.created", note)
+        self._emit("refund.created", refund)
+        self._emit("charge.refunded", charge, {"amount_refunded": charge.amount_refunded - amount})
+
+    def _open_dispute(self, charge: Charge) -> None:
+        if charge.amount_refunded or charge.dispute is not None:
+            return
+        dispute = Dispute(
+            self.new_id("dp", 24),
+            charge,
+            self.now,
+            charge.amount,
+            self.rng.choice(["fraudulent", "product_not_received", "subscription_canceled"]),
+        )
+        dispute.balance_transactions.append(
+            self._balance_transaction(
+                -charge.amount,
+                catalog.DISPUTE_FEE[charge.currency],
+                charge.currency,
+                "adjustment",
+                "dispute",
+                dispute.id,
+                "Chargeback withdrawal",
+            )
+        )
+        charge.dispute = dispute
+        self.business.disputes.append(dispute)
+        self._emit("charge.dispute.created", dispute)
+        self._at(self.now + self.rng.randint(20, 60) * DAY, self._close_dispute, dispute)
+
+    def _close_dispute(self, dispute: Dispute) -> None:
+        won = self.rng.random() < 0.4
+        dispute.status, dispute.closed_at = ("won" if won else "lost"), self.now
+        if won:
+            dispute.balance_transactions.append(
+                self._balance_transaction(
+                    dispute.amount,
+                    0,
+                    dispute.charge.currency,
+                    "adjustment",
+                    "dispute_reversal",
+                    dispute.id,
+                    "Chargeback reversal",
+                )
+            )
+        self._emit("charge.dispute.closed", dispute, {"status": "needs_response"})
+
+    def _pay_out(self) -> None:
+        """Weekly payouts of each currency's available balance, when it is positive."""
+        available: dict[str, list[BalanceTransaction]] = defaultdict(list)
+        pending: list[BalanceTransaction] = []
+        for transaction in self._not_paid_out:
+            if transaction.available_on <= self.now:
+                available[transaction.currency].append(transaction)
+            else:
+                pending.append(transaction)
+        self._not_paid_out = pending
+        for currency in catalog.CURRENCIES:
+            amount = sum(t.net for t in available[currency])
+            if amount <= 0:
+                self._not_paid_out.extend(available[currency])  # carried to the next payout
+                continue
+            payout = Payout(self.new_id("po", 24), self.now, self.now + 2 * DAY, amount, currency)
+            payout.balance_transaction = self._balance_transaction(
+                -amount, 0, currency, "payout", "payout", payout.id, "STRIPE PAYOUT"
+            )
+            self._not_paid_out.remove(payout.balance_transaction)
+            self.business.payouts.append(payout)
+            self._emit("payout.created", payout)
+        self._at(self.now + PAYOUT_EVERY_DAYS * DAY, self._pay_out)
+
+    # -- MRR history for the ledger ------------------------------------------------------------
+
+    def _record_mrr(self, subscription: Subscription) -> None:
+        point = MrrPoint(self.now, subscription.status, subscription_mrr(subscription))
+        history = subscription.history
+        if history and history[-1].at == self.now:
+            history[-1] = point
+        elif not history or (history[-1].status, history[-1].mrr) != (point.status, point.mrr):
+            history.append(point)
 
 
-def simulate(plan: BusinessPlan) -> Business:
-    return _Simulator(plan).run()
+def subscription_mrr(subscription: Subscription) -> Fraction:
+    """MRR in minor units, exact: DESIGN.md's definition applied to the current state."""
+    if subscription.status not in COUNTED_STATUSES:
+        return Fraction(0)
+    licensed = [i for i in subscription.live_items if i.price.usage_type == "licensed"]
+    if not licensed:
+        return Fraction(0)
+    months = licensed[0].price.months_per_period
+    gross = sum((Fraction(i.price.unit_amount * i.quantity, months) for i in licensed), Fraction(0))
+    discount = subscription.discount
+    if discount is not None and discount.coupon.duration == "forever":
+        coupon = discount.coupon
+        if coupon.percent_off is not None:
+            gross *= 1 - Fraction(str(coupon.percent_off)) / 100
+        else:
+            gross -= Fraction(coupon.amount_off or 0, months)
+    return max(gross, Fraction(0))
+
+
+def _season(instant: int) -> float:
+    """Signups peak in January and dip in August."""
+    day_of_year = from_epoch(instant).timetuple().tm_yday
+    return 1.0 + 0.3 * math.cos(2 * math.pi * (day_of_year - 15) / 365)
+
+
+def _card_fee(amount: int, currency: str) -> int:
+    if currency == "jpy":
+        return round(amount * 0.036)
+    return round(amount * 0.029) + 30
+
+
+def default_start(end: date) -> date:
+    return end - timedelta(days=3 * 365)

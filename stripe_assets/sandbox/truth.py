@@ -1,9 +1,14 @@
 """The simulation's own ledger: object counts and MRR, computed from its records, not its API.
 
 MRR follows DESIGN.md: a subscription counts while `active` or `past_due`; each licensed recurring
-item contributes unit_amount × quantity normalized to a month; figures are taken at the last
-instant of each month (the current month at `as_of`), summed per currency, rounded once to whole
-minor units. Only subscriptions with positive MRR count as active subscriptions and customers.
+item contributes unit_amount × quantity normalized to a month, less `forever` coupons, never below
+zero; figures are taken at the last instant of each month (the current month at `as_of`), summed
+per currency, rounded once to whole minor units. A coupon's `amount_off` applies per billing
+period, so it is normalized to a month like the items. Only subscriptions with positive MRR count
+as active subscriptions and customers.
+
+The ledger reads each subscription's MRR history, which the simulation appends to whenever the
+status, items or discount change; it never renders or reads an API object.
 """
 
 from collections import defaultdict
@@ -11,23 +16,23 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from .calendar import add_months, from_epoch, month_label, month_start
-from .simulation import Business, Subscription
+from .objects import API_VERSION
+from .records import Subscription
+from .simulation import Business
 
-API_VERSION = "2026-10-28.endive"
-COUNTED_STATUSES = frozenset({"active", "past_due"})
+
+def iso(instant: int) -> str:
+    return from_epoch(instant).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def subscription_mrr_at(subscription: Subscription, instant: int) -> Fraction:
-    if subscription.created > instant or subscription.status_at(instant) not in COUNTED_STATUSES:
-        return Fraction(0)
-    return sum(
-        (
-            Fraction(item.price.unit_amount * item.quantity, item.price.months_per_period)
-            for item in subscription.items
-            if item.price.usage_type == "licensed"
-        ),
-        Fraction(0),
-    )
+def mrr_at(subscription: Subscription, instant: int) -> Fraction:
+    """The subscription's MRR at `instant`: the last history point at or before it."""
+    current = Fraction(0)
+    for point in subscription.history:
+        if point.at > instant:
+            break
+        current = point.mrr
+    return current
 
 
 def month_end_instants(business: Business) -> list[tuple[str, int]]:
@@ -42,49 +47,69 @@ def month_end_instants(business: Business) -> list[tuple[str, int]]:
 
 
 def mrr_by_month(business: Business) -> list[dict]:
-    rows = []
-    for month, instant in month_end_instants(business):
-        totals: dict[str, Fraction] = defaultdict(Fraction)
-        subscriptions: dict[str, int] = defaultdict(int)
-        customers: dict[str, set[str]] = defaultdict(set)
-        for subscription in business.subscriptions:
-            mrr = subscription_mrr_at(subscription, instant)
+    totals: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    subscriptions: dict[tuple[str, str], int] = defaultdict(int)
+    customers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    instants = month_end_instants(business)
+    for subscription in business.subscriptions:
+        if not subscription.history:
+            continue
+        first_change = subscription.history[0].at
+        for month, instant in instants:
+            if instant < first_change:
+                continue
+            mrr = mrr_at(subscription, instant)
             if mrr > 0:
-                totals[subscription.currency] += mrr
-                subscriptions[subscription.currency] += 1
-                customers[subscription.currency].add(subscription.customer.id)
-        for currency in sorted(totals):
-            rows.append(
-                {
-                    "month": month,
-                    "currency": currency,
-                    "mrr_minor": _round_half_up(totals[currency]),
-                    "active_subscriptions": subscriptions[currency],
-                    "active_customers": len(customers[currency]),
-                }
-            )
-    return rows
+                key = (month, subscription.currency)
+                totals[key] += mrr
+                subscriptions[key] += 1
+                customers[key].add(subscription.customer.id)
+    return [
+        {
+            "month": month,
+            "currency": currency,
+            "mrr_minor": _round_half_up(totals[(month, currency)]),
+            "active_subscriptions": subscriptions[(month, currency)],
+            "active_customers": len(customers[(month, currency)]),
+        }
+        for month, currency in sorted(totals)
+    ]
 
 
 def table_counts(business: Business) -> dict[str, dict[str, int]]:
-    deleted_customers = sum(1 for c in business.customers if c.deleted_at is not None)
-    listed = {
-        "customers": len(business.customers) - deleted_customers,
-        "products": len(business.products),
-        "prices": len(business.prices),
-        "subscriptions": len(business.subscriptions),
-        "subscription_items": sum(len(s.items) for s in business.subscriptions),
-        "invoices": len(business.invoices),
-        "invoice_line_items": sum(len(i.lines) for i in business.invoices),
-        "charges": len(business.charges),
+    """Per raw table, what the API lists now (`live`) and what was deleted so far."""
+
+    def split(records) -> dict[str, int]:
+        deleted = sum(1 for r in records if r.deleted_at is not None)
+        return {"live": len(records) - deleted, "deleted": deleted}
+
+    def listed(records) -> dict[str, int]:
+        return {"live": len(records), "deleted": 0}
+
+    return {
+        "customers": split(business.customers),
+        "products": split(business.products),
+        "prices": listed(business.prices),
+        "coupons": split(business.coupons),
+        "subscriptions": listed(business.subscriptions),
+        "subscription_items": split(business.subscription_items),
+        "invoices": listed(business.invoices),
+        "invoice_line_items": {"live": sum(len(i.lines) for i in business.invoices), "deleted": 0},
+        "invoice_items": listed(business.invoice_items),
+        "credit_notes": listed(business.credit_notes),
+        "payment_intents": listed(business.payment_intents),
+        "charges": listed(business.charges),
+        "refunds": listed(business.refunds),
+        "disputes": listed(business.disputes),
+        "balance_transactions": listed(business.balance_transactions),
+        "payouts": listed(business.payouts),
+        "events": listed(business.events),
     }
-    deleted = {"customers": deleted_customers}
-    return {table: {"live": n, "deleted": deleted.get(table, 0)} for table, n in listed.items()}
 
 
 def truth(business: Business) -> dict:
     return {
-        "as_of": from_epoch(business.as_of).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "as_of": iso(business.as_of),
         "api_version": API_VERSION,
         "tables": table_counts(business),
         "mrr": mrr_by_month(business),

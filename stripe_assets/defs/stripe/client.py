@@ -99,15 +99,21 @@ class StripeClient:
             query["starting_after"] = objects[-1]["id"]
 
     def complete_list(self, embedded: StripeObject, *, resource: str) -> list[StripeObject]:
-        """An embedded list (invoice lines, subscription items) with all its pages, not only 10."""
+        """An embedded list (invoice lines, subscription items) with all its pages, not only 10.
+
+        When the embedded page is cut, the whole list is read again from its own endpoint
+        rather than continued after the embedded page's last id: Stripe does not promise that
+        an embedded page and its endpoint order objects alike.
+        """
         objects = list(embedded.get("data", []))
-        if embedded.get("has_more") and objects:
-            url, _, query = embedded["url"].partition("?")
-            params = dict(part.split("=", 1) for part in query.split("&") if part)
-            params["starting_after"] = objects[-1]["id"]
-            for page in self.list_all(url, params, resource=resource):
-                objects.extend(page)
-        return objects
+        if not embedded.get("has_more"):
+            return objects
+        path, _, query = embedded["url"].partition("?")
+        params = dict(part.split("=", 1) for part in query.split("&") if part)
+        by_id = {obj["id"]: obj for obj in objects}
+        for page in self.list_all(path, params, resource=resource):
+            by_id.update((obj["id"], obj) for obj in page)
+        return list(by_id.values())
 
     @staticmethod
     def _should_retry(response: requests.Response) -> bool:

@@ -1,0 +1,310 @@
+"""The simulation's own records: what happened to the business, as plain mutable objects.
+
+Records are the single source for both the API (rendered as Stripe objects in `objects.py`) and
+the ledger (`truth.py`, which never looks at rendered objects). They change only when the
+simulation clock reaches the moment of a change, so rendering a record at any instant of the
+simulation gives the object as Stripe would have returned it then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+
+@dataclass(slots=True, eq=False)
+class Product:
+    id: str
+    name: str
+    created: int
+    updated: int
+    active: bool = True
+    deleted_at: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Price:
+    id: str
+    product: Product
+    currency: str
+    unit_amount: int
+    interval: str
+    interval_count: int
+    usage_type: str  # licensed | metered
+    created: int
+    nickname: str
+    lookup_key: str | None = None
+    active: bool = True
+
+    @property
+    def months_per_period(self) -> int:
+        return {"month": 1, "year": 12}[self.interval] * self.interval_count
+
+
+@dataclass(slots=True, eq=False)
+class Coupon:
+    id: str
+    name: str
+    created: int
+    duration: str  # forever | once | repeating
+    duration_in_months: int | None
+    percent_off: float | None
+    amount_off: int | None
+    currency: str | None
+    times_redeemed: int = 0
+    deleted_at: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Discount:
+    id: str
+    coupon: Coupon
+    start: int
+    end: int | None  # repeating coupons end; forever and once do not
+
+    def applies_at(self, instant: int) -> bool:
+        return self.start <= instant and (self.end is None or instant < self.end)
+
+
+@dataclass(slots=True, eq=False)
+class Customer:
+    id: str
+    created: int
+    name: str
+    email: str
+    currency: str
+    country: str
+    city: str
+    deleted_at: int | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class SubscriptionItem:
+    id: str
+    subscription: Subscription
+    price: Price
+    quantity: int
+    created: int
+    deleted_at: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class MrrPoint:
+    """The subscription's status and MRR from `at` until the next point (exact, minor units)."""
+
+    at: int
+    status: str
+    mrr: Fraction
+
+
+@dataclass(slots=True, eq=False)
+class Subscription:
+    id: str
+    customer: Customer
+    created: int
+    status: str
+    current_period_start: int
+    current_period_end: int
+    billing_anchor: int
+    items: list[SubscriptionItem] = field(default_factory=list)
+    discount: Discount | None = None
+    trial_start: int | None = None
+    trial_end: int | None = None
+    cancel_at_period_end: bool = False
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    pause_collection: str | None = None
+    invoices: list[Invoice] = field(default_factory=list)
+    history: list[MrrPoint] = field(default_factory=list)
+    failed_attempts: int = 0
+
+    @property
+    def currency(self) -> str:
+        return self.customer.currency
+
+    @property
+    def live_items(self) -> list[SubscriptionItem]:
+        return [item for item in self.items if item.deleted_at is None]
+
+
+@dataclass(slots=True, eq=False)
+class InvoiceItem:
+    """A pending one-off amount or proration, pulled into the customer's next invoice."""
+
+    id: str
+    customer: Customer
+    subscription: Subscription | None
+    created: int
+    amount: int
+    description: str
+    period_start: int
+    period_end: int
+    price: Price | None = None
+    quantity: int = 1
+    proration: bool = False
+    invoice: Invoice | None = None
+
+
+@dataclass(slots=True, eq=False)
+class InvoiceLine:
+    id: str
+    amount: int
+    description: str
+    period_start: int
+    period_end: int
+    quantity: int
+    price: Price | None
+    proration: bool
+    discount_amount: int = 0
+    subscription_item: SubscriptionItem | None = None
+    invoice_item: InvoiceItem | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Invoice:
+    id: str
+    customer: Customer
+    subscription: Subscription | None
+    created: int
+    billing_reason: str
+    period_start: int
+    period_end: int
+    number: str
+    lines: list[InvoiceLine] = field(default_factory=list)
+    discount: Discount | None = None
+    status: str = "draft"  # draft | open | paid | uncollectible | void
+    finalized_at: int | None = None
+    paid_at: int | None = None
+    voided_at: int | None = None
+    marked_uncollectible_at: int | None = None
+    attempt_count: int = 0
+    next_payment_attempt: int | None = None
+    payment_intent: PaymentIntent | None = None
+    credit_notes: list[CreditNote] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def total_discount(self) -> int:
+        return sum(line.discount_amount for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.total_discount
+
+    @property
+    def amount_paid(self) -> int:
+        return self.total if self.status == "paid" else 0
+
+    @property
+    def currency(self) -> str:
+        return self.customer.currency
+
+
+@dataclass(slots=True, eq=False)
+class PaymentIntent:
+    id: str
+    customer: Customer
+    invoice: Invoice
+    created: int
+    amount: int
+    status: str = "requires_payment_method"
+    charges: list[Charge] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.customer.currency
+
+
+@dataclass(slots=True, eq=False)
+class BalanceTransaction:
+    id: str
+    created: int
+    available_on: int
+    amount: int
+    fee: int
+    currency: str
+    type: str  # charge | refund | adjustment | payout
+    reporting_category: str
+    source_id: str
+    description: str
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+
+@dataclass(slots=True, eq=False)
+class Charge:
+    id: str
+    customer: Customer
+    payment_intent: PaymentIntent
+    created: int
+    amount: int
+    succeeded: bool
+    failure_code: str | None = None
+    balance_transaction: BalanceTransaction | None = None
+    amount_refunded: int = 0
+    refunds: list[Refund] = field(default_factory=list)
+    dispute: Dispute | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.customer.currency
+
+
+@dataclass(slots=True, eq=False)
+class Refund:
+    id: str
+    charge: Charge
+    created: int
+    amount: int
+    reason: str
+    balance_transaction: BalanceTransaction
+    credit_note: CreditNote | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Dispute:
+    id: str
+    charge: Charge
+    created: int
+    amount: int
+    reason: str
+    status: str = "needs_response"  # needs_response | under_review | won | lost
+    closed_at: int | None = None
+    balance_transactions: list[BalanceTransaction] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class CreditNote:
+    id: str
+    invoice: Invoice
+    created: int
+    amount: int
+    reason: str
+    number: str
+    refund: Refund | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Payout:
+    id: str
+    created: int
+    arrival_date: int
+    amount: int
+    currency: str
+    balance_transaction: BalanceTransaction | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    id: str
+    type: str
+    created: int
+    data_object: dict
+    previous_attributes: dict | None
