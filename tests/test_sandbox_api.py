@@ -333,3 +333,47 @@ def test_same_seed_serves_the_same_bytes(full_sandbox):
 
     with running_sandbox(*FULL_SANDBOX_ARGS) as twin:
         assert snapshot(twin.url) == snapshot(full_sandbox.url)
+
+
+LIST_PATHS = {
+    "customer": "customers",
+    "product": "products",
+    "price": "prices",
+    "coupon": "coupons",
+    "subscription": "subscriptions",
+    "invoice": "invoices",
+    "invoiceitem": "invoiceitems",
+    "credit_note": "credit_notes",
+    "payment_intent": "payment_intents",
+    "charge": "charges",
+    "refund": "refunds",
+    "dispute": "disputes",
+    "payout": "payouts",
+}
+
+
+def test_the_latest_event_about_an_object_carries_it_as_the_api_returns_it(full_sandbox):
+    """What lets a consumer apply events instead of re-fetching every changed object."""
+    headers = {"Authorization": f"Bearer {full_sandbox.api_key}"}
+    latest: dict[str, dict] = {}
+    url = f"{full_sandbox.url}/v1/events?limit=100"
+    page = requests.get(url, headers=headers, timeout=30).json()
+    while True:
+        for event in page["data"]:  # newest first: the first event seen per object is its latest
+            latest.setdefault(event["data"]["object"]["id"], event)
+        if not page["has_more"]:
+            break
+        last = page["data"][-1]["id"]
+        page = requests.get(f"{url}&starting_after={last}", headers=headers, timeout=30).json()
+    compared = 0
+    for object_id, event in latest.items():
+        obj = event["data"]["object"]
+        if event["type"].endswith(".deleted") and event["type"] != "customer.subscription.deleted":
+            continue  # deleted objects retrieve as Stripe's stub
+        path = LIST_PATHS[obj["object"]]
+        current = requests.get(
+            f"{full_sandbox.url}/v1/{path}/{object_id}", headers=headers, timeout=30
+        )
+        assert current.json() == obj, (event["type"], object_id)
+        compared += 1
+    assert compared > 100

@@ -92,6 +92,10 @@ def deleted(object_id: str, object_name: str) -> StripeObject:
     return {"id": object_id, "object": object_name, "deleted": True}
 
 
+def is_delinquent(record: Customer) -> bool:
+    return any(s.status in ("past_due", "unpaid") for s in record.subscriptions)
+
+
 def customer(record: Customer) -> StripeObject:
     if record.deleted_at is not None:
         return deleted(record.id, "customer")
@@ -104,7 +108,7 @@ def customer(record: Customer) -> StripeObject:
         "currency": record.currency,
         "customer_account": None,
         "default_source": None,
-        "delinquent": any(s.status in ("past_due", "unpaid") for s in record.subscriptions),
+        "delinquent": is_delinquent(record),
         "description": None,
         "discount": None,
         "email": record.email,
@@ -118,7 +122,7 @@ def customer(record: Customer) -> StripeObject:
         "livemode": False,
         "metadata": {},
         "name": record.name,
-        "next_invoice_sequence": 1 + sum(len(s.invoices) for s in record.subscriptions),
+        "next_invoice_sequence": 1,
         "phone": None,
         "preferred_locales": [],
         "shipping": None,
@@ -445,9 +449,9 @@ def invoice(record: Invoice) -> StripeObject:
         "custom_fields": None,
         "customer": customer_record.id,
         "customer_account": None,
-        "customer_address": address(customer_record.country, customer_record.city),
-        "customer_email": customer_record.email,
-        "customer_name": customer_record.name,
+        "customer_address": address(*record.customer_address),
+        "customer_email": record.customer_email,
+        "customer_name": record.customer_name,
         "customer_phone": None,
         "customer_shipping": None,
         "customer_tax_exempt": "none",
@@ -616,9 +620,9 @@ def charge(record: Charge) -> StripeObject:
         if record.balance_transaction
         else None,
         "billing_details": {
-            "address": address(customer_record.country, customer_record.city),
-            "email": customer_record.email,
-            "name": customer_record.name,
+            "address": address(None),
+            "email": None,
+            "name": None,
             "phone": None,
             "tax_id": None,
         },

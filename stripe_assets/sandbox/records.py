@@ -172,6 +172,9 @@ class Invoice:
     period_start: int
     period_end: int
     number: str
+    customer_email: str  # invoices keep the customer's details as they were when issued
+    customer_name: str
+    customer_address: tuple[str, str]  # (country, city)
     lines: list[InvoiceLine] = field(default_factory=list)
     discount: Discount | None = None
     status: str = "draft"  # draft | open | paid | uncollectible | void

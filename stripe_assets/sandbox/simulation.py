@@ -118,6 +118,7 @@ class Simulation:
         self._keep_events_after = self.start
         self._not_paid_out: list[BalanceTransaction] = []
         self._pending_items: dict[str, list[InvoiceItem]] = defaultdict(list)
+        self._pending_events: list[tuple[str, object, dict | None, dict | None]] = []
         self.now = self.start
         self._build_catalog()
         end = midnight(plan.end)
@@ -137,6 +138,7 @@ class Simulation:
             instant, _, action, args = heapq.heappop(self._queue)
             self.now = instant
             action(*args)
+            self._flush_events()
         self.now = self.business.as_of = end
         events_since = self.business.events_since
         self.business.events = [e for e in self.business.events if e.created >= events_since]
@@ -175,18 +177,36 @@ class Simulation:
                 return candidate
 
     def _emit(self, event_type: str, record, previous_attributes: dict | None = None) -> None:
-        """Record the event Stripe would send, with the object as it stands right now."""
-        if self.now < self._keep_events_after:
-            return  # older than the events API will ever serve: skip rendering it
-        self.business.events.append(
-            Event(
-                id=self.new_id("evt", 24),
-                type=event_type,
-                created=self.now,
-                data_object=objects.render(record),
-                previous_attributes=previous_attributes,
+        """Queue the event Stripe would send; its object is rendered when the action ends.
+
+        Rendering at the end of the action means the last event about an object always carries
+        the object as the API now returns it, so a consumer applying events stays exact.
+        """
+        if self.now >= self._keep_events_after:  # older events are never served: skip them
+            self._pending_events.append((event_type, record, previous_attributes, None))
+
+    def _emit_deletion(self, event_type: str, record) -> None:
+        """A `*.deleted` event carries the object as it was: call before marking it deleted."""
+        if self.now >= self._keep_events_after:
+            self._pending_events.append((event_type, record, None, objects.render(record)))
+
+    def _touch(self, event_type: str, record) -> None:
+        """A change with no event of its own: emit `event_type` unless one is already queued."""
+        if not any(pending[1] is record for pending in self._pending_events):
+            self._emit(event_type, record)
+
+    def _flush_events(self) -> None:
+        for event_type, record, previous, snapshot in self._pending_events:
+            self.business.events.append(
+                Event(
+                    id=self.new_id("evt", 24),
+                    type=event_type,
+                    created=self.now,
+                    data_object=snapshot or objects.render(record),
+                    previous_attributes=previous,
+                )
             )
-        )
+        self._pending_events.clear()
 
     # -- catalog -----------------------------------------------------------------------------
 
@@ -257,9 +277,9 @@ class Simulation:
         return price
 
     def _delete_product(self, product: Product) -> None:
+        self._emit_deletion("product.deleted", product)
         product.deleted_at = product.updated = self.now
         product.active = False
-        self._emit("product.deleted", product)
 
     def _raise_starter_price(self) -> None:
         starter = next(p for p in self.business.products if p.name == "Starter")
@@ -273,8 +293,8 @@ class Simulation:
 
     def _delete_coupon(self, name: str) -> None:
         coupon = next(c for c in self.business.coupons if c.name == name)
+        self._emit_deletion("coupon.deleted", coupon)
         coupon.deleted_at = self.now
-        self._emit("coupon.deleted", coupon)
 
     # -- customers ---------------------------------------------------------------------------
 
@@ -317,8 +337,8 @@ class Simulation:
             s.status not in ("canceled", "incomplete_expired") for s in customer.subscriptions
         ):
             return
+        self._emit_deletion("customer.deleted", customer)
         customer.deleted_at = self.now
-        self._emit("customer.deleted", customer)
 
     # -- subscriptions -----------------------------------------------------------------------
 
@@ -357,7 +377,7 @@ class Simulation:
         if plan.name != "Free" and first and self.rng.random() < 0.4:
             subscription.trial_start = self.now
             subscription.trial_end = self.now + TRIAL_DAYS * DAY
-            subscription.status = "trialing"
+            subscription.status = "trialing"  # from creation: no status change to announce
             subscription.current_period_end = subscription.trial_end
             subscription.billing_anchor = subscription.trial_end
             self._emit("customer.subscription.created", subscription)
@@ -383,6 +403,7 @@ class Simulation:
         ]
         coupon = self.rng.choice(usable)
         coupon.times_redeemed += 1
+        self._touch("coupon.updated", coupon)
         end = None
         if coupon.duration == "repeating":
             end = add_months(self.now, coupon.duration_in_months or 1)
@@ -402,10 +423,7 @@ class Simulation:
             self._start_period(subscription, self.now)
             self._bill_period(subscription, "subscription_cycle", first_invoice=True)
         elif roll < 0.7 and self.plan.full:
-            previous = {"status": "trialing"}
-            subscription.status = "paused"
-            self._emit("customer.subscription.paused", subscription, previous)
-            self._record_mrr(subscription)
+            self._set_status(subscription, "paused", "customer.subscription.paused")
             if self.rng.random() < 0.5:
                 self._at(self.now + self.rng.randint(7, 60) * DAY, self._resume, subscription)
             else:
@@ -419,8 +437,7 @@ class Simulation:
         if subscription.status != "paused":
             return
         self._start_period(subscription, self.now)
-        subscription.status = "active"
-        self._emit("customer.subscription.resumed", subscription, {"status": "paused"})
+        self._set_status(subscription, "active", "customer.subscription.resumed")
         self._bill_period(subscription, "subscription_cycle")
 
     def _bill_period(
@@ -498,11 +515,9 @@ class Simulation:
         self._end(subscription, reason)
 
     def _end(self, subscription: Subscription, reason: str) -> None:
-        subscription.status = "canceled"
         subscription.ended_at = self.now
         subscription.canceled_at = subscription.canceled_at or self.now
-        self._emit("customer.subscription.deleted", subscription)
-        self._record_mrr(subscription)
+        self._set_status(subscription, "canceled", "customer.subscription.deleted")
         customer = subscription.customer
         if self.rng.random() < 0.12:
             self._at(self.now + self.rng.randint(20, 300) * DAY, self._subscribe, customer, False)
@@ -612,11 +627,15 @@ class Simulation:
             period_start=period_start,
             period_end=period_end,
             number=f"{customer.id[-8:].upper()}-{len(subscription.invoices) + 1:04d}",
+            customer_email=customer.email,
+            customer_name=customer.name,
+            customer_address=(customer.country, customer.city),
         )
         for item in subscription.live_items:
             self._add_line_for_item(invoice, item, trial)
         for pending in self._pending_items.pop(customer.id, []):
             pending.invoice = invoice
+            self._touch("invoiceitem.updated", pending)
             invoice.lines.append(
                 InvoiceLine(
                     id=self.new_id("il", 24),
@@ -633,6 +652,7 @@ class Simulation:
         self._apply_discount(invoice, subscription)
         self.business.invoices.append(invoice)
         subscription.invoices.append(invoice)
+        self._touch("customer.subscription.updated", subscription)  # its latest_invoice
         self._emit("invoice.created", invoice)
         invoice.status, invoice.finalized_at = "open", self.now
         self._emit("invoice.finalized", invoice, {"status": "draft"})
@@ -705,17 +725,24 @@ class Simulation:
         if first_invoice and subscription.status in ("incomplete",):
             self._at(self.now + 23 * HOUR, self._expire_incomplete, subscription)
             return
-        previous = {"status": subscription.status}
-        subscription.status = "past_due"
-        self._emit("customer.subscription.updated", subscription, previous)
-        self._record_mrr(subscription)
+        self._set_status(subscription, "past_due")
         self._at(self.now + RETRY_DAYS[0] * DAY, self._retry, invoice, 0)
 
     def _activate(self, subscription: Subscription) -> None:
+        self._set_status(subscription, "active")
+
+    def _set_status(
+        self, subscription: Subscription, status: str, event: str = "customer.subscription.updated"
+    ) -> None:
+        """Change status, announce it, and keep the customer's `delinquent` flag in step."""
+        customer = subscription.customer
+        was_delinquent = objects.is_delinquent(customer)
         previous = {"status": subscription.status}
-        subscription.status = "active"
-        self._emit("customer.subscription.updated", subscription, previous)
+        subscription.status = status
+        self._emit(event, subscription, previous)
         self._record_mrr(subscription)
+        if objects.is_delinquent(customer) != was_delinquent:
+            self._emit("customer.updated", customer, {"delinquent": was_delinquent})
 
     def _attempt_payment(self, invoice: Invoice, failure_rate: float) -> bool:
         customer = invoice.customer
@@ -785,10 +812,7 @@ class Simulation:
             self._emit("invoice.marked_uncollectible", invoice, {"status": "open"})
             self._cancel_now(subscription, "payment_failed")
             return
-        previous = {"status": subscription.status}
-        subscription.status = "unpaid"
-        self._emit("customer.subscription.updated", subscription, previous)
-        self._record_mrr(subscription)
+        self._set_status(subscription, "unpaid")
         if self.rng.random() < 0.4:
             self._at(self.now + self.rng.randint(5, 40) * DAY, self._settle_unpaid, invoice)
         else:
@@ -820,9 +844,8 @@ class Simulation:
             return
         invoice.status, invoice.voided_at = "void", self.now
         self._emit("invoice.voided", invoice, {"status": "open"})
-        subscription.status, subscription.ended_at = "incomplete_expired", self.now
-        self._emit("customer.subscription.updated", subscription, {"status": "incomplete"})
-        self._record_mrr(subscription)
+        subscription.ended_at = self.now
+        self._set_status(subscription, "incomplete_expired")
 
     # -- money after payment -----------------------------------------------------------------
 
@@ -889,6 +912,7 @@ class Simulation:
             invoice.credit_notes.append(note)
             self.business.credit_notes.append(note)
             self._emit("credit_note.created", note)
+            self._touch("invoice.updated", invoice)
         self._emit("refund.created", refund)
         self._emit("charge.refunded", charge, {"amount_refunded": charge.amount_refunded - amount})
 
@@ -915,6 +939,7 @@ class Simulation:
         )
         charge.dispute = dispute
         self.business.disputes.append(dispute)
+        self._emit("charge.updated", charge, {"disputed": False})
         self._emit("charge.dispute.created", dispute)
         self._at(self.now + self.rng.randint(20, 60) * DAY, self._close_dispute, dispute)
 
