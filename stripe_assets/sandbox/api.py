@@ -7,8 +7,9 @@ JSON body, so the list, retrieve, pagination, filter and error rules can be read
 from __future__ import annotations
 
 import bisect
+import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +198,24 @@ class _Listing:
         self.negated_created = [-record.created for record in self.records]
 
 
+class _Window(Sequence):
+    """`records[low:high]` without copying: a page touches only its own hundred records."""
+
+    def __init__(self, records: list, low: int, high: int):
+        self.records, self.low, self.high = records, low, max(low, high)
+
+    def __len__(self) -> int:
+        return self.high - self.low
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(len(self))
+            return self.records[self.low + start : self.low + stop]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.records[self.low + index % len(self)]
+
+
 class SandboxApi:
     def __init__(self, simulation: Simulation, api_keys: set[str]):
         self.simulation = simulation
@@ -232,6 +251,7 @@ class SandboxApi:
         ):
             by_id.update((record.id, record) for record in getattr(business, attribute))
         self.listings, self.by_id = listings, by_id
+        gc.freeze()  # the indexes live as long as the records: keep them out of GC scans
 
     def handle(
         self, method: str, path: str, query: Query, api_key: str | None, body: dict
@@ -319,7 +339,7 @@ class SandboxApi:
             raise StripeError(400, f"Missing required param: {required}.", param=required)
         listing = self.listings[endpoint.path]
         low, high = _created_bounds(listing, query)
-        records = listing.records[low:high]
+        records: Sequence = _Window(listing.records, low, high)  # no copy of a long list
         filtered = False
         for name, value_of in endpoint.filters.items():
             wanted = query.get(name)
@@ -342,7 +362,7 @@ class SandboxApi:
 
     def _paginate(
         self,
-        items: list,
+        items: Sequence,
         query: Query,
         url: str,
         render: bool = False,
@@ -437,7 +457,7 @@ def _limit(raw: str | None) -> int:
 
 
 def _position(
-    items: list, object_id: str, param: str, locate: Callable[[str], int | None] | None
+    items: Sequence, object_id: str, param: str, locate: Callable[[str], int | None] | None
 ) -> int:
     if locate is not None:
         index = locate(object_id)

@@ -73,8 +73,10 @@ def list_object(data: list[StripeObject], has_more: bool, url: str) -> StripeObj
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
-def embedded_list(objects: list[StripeObject], url: str) -> StripeObject:
-    return list_object(objects[:EMBEDDED_LIST_PAGE], len(objects) > EMBEDDED_LIST_PAGE, url)
+def embedded_list(records: list, render_one, url: str) -> StripeObject:
+    """The first page of a child list, rendering only the records that page shows."""
+    page = [render_one(record) for record in records[:EMBEDDED_LIST_PAGE]]
+    return list_object(page, len(records) > EMBEDDED_LIST_PAGE, url)
 
 
 def address(country: str | None, city: str | None = None) -> StripeObject:
@@ -273,8 +275,9 @@ def subscription_item(record: SubscriptionItem) -> StripeObject:
 
 def render_items(record: Subscription) -> StripeObject:
     """The first page of items, newest first like /v1/subscription_items lists them."""
-    items = [subscription_item(item) for item in reversed(record.live_items)]
-    return embedded_list(items, f"/v1/subscription_items?subscription={record.id}")
+    newest_first = list(reversed(record.live_items))
+    url = f"/v1/subscription_items?subscription={record.id}"
+    return embedded_list(newest_first, subscription_item, url)
 
 
 def subscription(record: Subscription) -> StripeObject:
@@ -471,7 +474,9 @@ def invoice(record: Invoice) -> StripeObject:
         "issuer": {"type": "self"},
         "last_finalization_error": None,
         "latest_revision": None,
-        "lines": embedded_list(invoice_lines(record), f"/v1/invoices/{record.id}/lines"),
+        "lines": embedded_list(
+            record.lines, lambda line: invoice_line(line, record), f"/v1/invoices/{record.id}/lines"
+        ),
         "livemode": False,
         "metadata": {},
         "next_payment_attempt": record.next_payment_attempt,
@@ -605,8 +610,6 @@ def payment_intent(record: PaymentIntent) -> StripeObject:
 
 
 def charge(record: Charge) -> StripeObject:
-    customer_record = record.customer
-    refunds = [refund(r) for r in record.refunds]
     return {
         "id": record.id,
         "object": "charge",
@@ -630,7 +633,7 @@ def charge(record: Charge) -> StripeObject:
         "captured": record.succeeded,
         "created": record.created,
         "currency": record.currency,
-        "customer": customer_record.id,
+        "customer": record.customer.id,
         "description": "Subscription payment",
         "disputed": record.dispute is not None,
         "failure_balance_transaction": None,
@@ -658,7 +661,7 @@ def charge(record: Charge) -> StripeObject:
         "receipt_number": None,
         "receipt_url": None,
         "refunded": record.amount_refunded >= record.amount > 0,
-        "refunds": embedded_list(refunds, f"/v1/charges/{record.id}/refunds"),
+        "refunds": embedded_list(record.refunds, refund, f"/v1/charges/{record.id}/refunds"),
         "review": None,
         "shipping": None,
         "source": None,
@@ -795,7 +798,7 @@ def credit_note(record: CreditNote) -> StripeObject:
         "discount_amounts": [],
         "effective_at": record.created,
         "invoice": invoice_record.id,
-        "lines": embedded_list([line], f"/v1/credit_notes/{record.id}/lines"),
+        "lines": embedded_list([line], dict, f"/v1/credit_notes/{record.id}/lines"),
         "livemode": False,
         "memo": None,
         "metadata": {},
