@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # dbt, dagster and ruff are found on PATH by the tools that call them.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run dev test lint format clean constraints
+.PHONY: setup run rebuild-raw dev test lint format clean constraints
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ setup: $(INSTALLED)
 
 run: setup  ## extract → landing → raw → dbt → checks, then print a summary
 	$(BIN)/python -m stripe_assets.launcher run
+
+rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
+	$(BIN)/python -m stripe_assets.launcher rebuild-raw
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless STRIPE_API_KEY is set)
 	$(BIN)/python -m stripe_assets.launcher dev

@@ -18,11 +18,12 @@ from stripe_assets.settings import load_settings
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_pipeline_with_summary() -> int:
+def run_pipeline_with_summary(job_name: str = stripe_pipeline_job.name) -> int:
+    """Run a job of the code location in this process and print what it did."""
     from stripe_assets.definitions import build_definitions
 
-    job = build_definitions().resolve_job_def(stripe_pipeline_job.name)
-    print("Running extract → landing → raw → dbt → checks ...", flush=True)
+    job = build_definitions().resolve_job_def(job_name)
+    print(f"Running {job_name}: {job.description}", flush=True)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(), raise_on_error=False, run_config=QUIET_CONSOLE
     )

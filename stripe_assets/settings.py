@@ -19,6 +19,9 @@ class Settings:
     stripe_api_base: str
     landing_bucket_url: str
     duckdb_path: Path
+    stripe_resources: str = ""  # comma-separated tables; empty means all
+    sync_start: str = ""  # YYYY-MM-DD: the first backfill reads objects created since then
+    requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
 
 
 def _from_root(path: str) -> Path:
@@ -34,6 +37,9 @@ def load_settings() -> Settings:
         stripe_api_base=(os.environ.get("STRIPE_API_BASE") or STRIPE_API_BASE_DEFAULT).rstrip("/"),
         landing_bucket_url=landing.rstrip("/"),
         duckdb_path=_from_root(os.environ.get("DUCKDB_PATH") or "data/stripe.duckdb"),
+        stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
+        sync_start=os.environ.get("STRIPE_SYNC_START", ""),
+        requests_per_second=float(os.environ.get("STRIPE_REQUESTS_PER_SECOND") or 0),
     )
 
 

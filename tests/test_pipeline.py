@@ -7,6 +7,7 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 import pytest
+import requests
 
 from stripe_assets.defs.stripe.catalog import TABLES
 
@@ -21,6 +22,7 @@ ZERO_DECIMAL_CURRENCIES |= {"ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 class RunOutcome:
     process: subprocess.CompletedProcess
     rows: dict[str, tuple[int, int, int]]  # table -> (rows, distinct ids, deleted rows)
+    landing_files: set[str]
 
 
 def raw_rows(workspace: Workspace) -> dict[str, tuple[int, int, int]]:
@@ -46,7 +48,10 @@ def runs(workspace: Workspace, sandbox_env: dict[str, str]) -> list[RunOutcome]:
     for _ in range(2):
         process = launch("run", workspace.env(**sandbox_env))
         assert process.returncode == 0, process.stdout + process.stderr
-        outcomes.append(RunOutcome(process, raw_rows(workspace)))
+        landed = {
+            str(p.relative_to(workspace.landing)) for p in workspace.landing.rglob("*.parquet")
+        }
+        outcomes.append(RunOutcome(process, raw_rows(workspace), landed))
     return outcomes
 
 
@@ -95,13 +100,13 @@ def test_second_run_adds_no_duplicates(runs: list[RunOutcome]):
     assert runs[1].rows == runs[0].rows
 
 
-def test_landing_zone_keeps_every_load(runs: list[RunOutcome], workspace: Workspace):
+def test_landing_zone_is_append_only(runs: list[RunOutcome]):
+    first, second = runs[0].landing_files, runs[1].landing_files
+    assert first < second, "the second load added files and removed none"
     for table in TABLES:
-        load_ids = {
-            path.name.split(".")[0]
-            for path in (workspace.landing / "stripe" / table).glob("*.parquet")
-        }
-        assert len(load_ids) >= 2, table
+        assert any(path.startswith(f"stripe/{table}/") for path in first), table
+    products = {path.split("/")[-1].split(".")[0] for path in second if "/products/" in path}
+    assert len(products) == 2, "catalog resources are listed again on every run"
 
 
 def test_mrr_monthly_equals_truth(runs: list[RunOutcome], workspace: Workspace, truth: dict):
@@ -137,3 +142,15 @@ def test_wrong_key_fails_with_one_clear_sentence(sandbox_env: dict[str, str], tm
     assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in output
     assert "Traceback" not in output
     assert wrong_key not in output and wrong_key[-4:] not in output
+
+
+def test_raw_rebuilds_from_the_landing_zone_without_calling_stripe(
+    runs: list[RunOutcome], workspace: Workspace, sandbox_env: dict[str, str]
+):
+    stats_url = f"{sandbox_env['STRIPE_API_BASE']}/_sandbox/stats"
+    served = requests.get(stats_url, timeout=30).json()["total"]
+    env = workspace.env(STRIPE_API_BASE=sandbox_env["STRIPE_API_BASE"])  # and no key at all
+    process = launch("rebuild-raw", env)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert requests.get(stats_url, timeout=30).json()["total"] == served
+    assert raw_rows(workspace) == runs[-1].rows

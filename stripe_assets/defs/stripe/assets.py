@@ -1,16 +1,18 @@
 """Landing and raw assets: one asset per Stripe table in each layer, landing → raw lineage.
 
-Each layer is one multi-asset because one dlt run moves every table at once: the API is read once
-per run (landing), and raw is rebuilt from landed files without calling Stripe again.
+Each layer is one multi-asset because one dlt run moves many tables at once: the API is read once
+per run (landing), and raw is loaded from landed files without calling Stripe again. Both can be
+subset: materializing some tables' assets syncs only those resources (and their parents).
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
+from pydantic import Field
 
-from .catalog import TABLES
+from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
-from .extract import extract_to_landing
+from .extract import StripeSync, extract_to_landing
 from .landing import DATASET, landing_zone
 from .resources import StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
@@ -28,6 +30,11 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([RAW_SCHEMA, table])
 
 
+def _selected(context: dg.AssetExecutionContext, key_of) -> list[str]:
+    keys = context.selected_asset_keys
+    return [table for table in TABLES if key_of(table) in keys]
+
+
 @dg.multi_asset(
     name="stripe_landing",
     specs=[
@@ -37,30 +44,58 @@ def raw_key(table: str) -> dg.AssetKey:
             description=f"Every `{table}` object fetched from Stripe, append-only Parquet, one "
             "file set per load.",
             kinds={"dlt", "parquet"},
+            skippable=True,
         )
         for table in TABLES
     ],
+    can_subset=True,
 )
 def stripe_landing(
     context: dg.AssetExecutionContext, stripe_api: StripeApiResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
+    wanted = _selected(context, landing_key)
     try:
-        landed = extract_to_landing(storage.landing_pipeline(), stripe_api.client())
+        configured = stripe_api.selected_tables()
+        resources = select([t for t in wanted if not configured or t in configured])
+        sync = StripeSync(stripe_api.client(), resources, stripe_api.start())
+        landed = extract_to_landing(storage.landing_pipeline(), sync)
+    except (StripeApiError, ValueError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:
         raise _user_facing(error) from None
+    report, log = sync.report, sync.client.log
+    for note in report.notes:
+        context.log.warning(note)
     context.log.info(
-        f"Landed loads {landed.load_ids} (Stripe API {STRIPE_API_VERSION}): {dict(landed.rows)}"
+        f"Landed loads {landed.load_ids} (Stripe API {STRIPE_API_VERSION}): {dict(landed.rows)}; "
+        f"{sum(log.requests.values())} requests, {sum(log.retries.values())} retries"
     )
-    for table in TABLES:
+    for table in wanted:
+        if table not in report.modes:
+            continue  # excluded by STRIPE_RESOURCES
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={
                 "rows_landed": landed.rows.get(table, 0),
+                "sync_mode": report.modes[table],
+                "api_requests": log.requests.get(table, 0),
+                "api_retries": log.retries.get(table, 0),
+                "cursor": report.cursors.get(table) or report.cursors.get("events", ""),
+                "fallback_reason": " ".join(report.notes)
+                if "fallback" in report.modes[table]
+                else "",
                 "load_ids": ", ".join(landed.load_ids),
                 "api_version": STRIPE_API_VERSION,
                 "path": dg.MetadataValue.path(f"{storage.landing_bucket_url}/{DATASET}/{table}"),
             },
         )
+
+
+class RawLoadConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Drop the selected raw tables and reload them from every landed load.",
+    )
 
 
 @dg.multi_asset(
@@ -71,25 +106,33 @@ def stripe_landing(
             deps=[landing_key(table)],
             group_name=RAW_GROUP,
             description=f"Latest state of every Stripe `{table}` object, merged on `id` from "
-            "the landing zone.",
+            "the landing zone; deleted objects kept with `is_deleted`.",
             kinds={"dlt", "duckdb"},
         )
         for table in TABLES
     ],
+    can_subset=True,
     pool=WAREHOUSE_POOL,
 )
 def stripe_raw(
-    context: dg.AssetExecutionContext, storage: StorageResource
+    context: dg.AssetExecutionContext, config: RawLoadConfig, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
+    tables = _selected(context, raw_key)
     pipeline = storage.raw_pipeline()
-    pipeline.run(landing_zone(storage.landing_bucket_url))
+    refresh = "drop_resources" if config.full_refresh else None
+    pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
     merged = pipeline.last_trace.last_normalize_info.row_counts
     with storage.connect() as con:
-        for table in TABLES:
-            (total,) = con.execute(f"select count(*) from {storage.raw_table(table)}").fetchone()
+        for table in tables:
+            rows, deleted = storage.row_counts(con, table)
             yield dg.MaterializeResult(
                 asset_key=raw_key(table),
-                metadata={"row_count": total, "rows_merged_this_run": merged.get(table, 0)},
+                metadata={
+                    "row_count": rows,
+                    "deleted_rows": deleted,
+                    "rows_merged_this_run": merged.get(table, 0),
+                    "full_refresh": config.full_refresh,
+                },
             )
 
 

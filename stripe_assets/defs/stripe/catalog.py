@@ -1,5 +1,14 @@
 """The Stripe resources we extract, each landing in a table of the same plural snake_case name.
 
+How a resource is kept up to date (`sync`):
+- `catalog`: small (products, prices, coupons), listed in full on every run;
+- `immutable`: never changes once created (events, balance transactions), listed by `created`
+  cursor;
+- `mutable`: changes over time, listed in full on the first run, then updated from the events
+  Stripe emits (its 30-day events window permitting);
+- `child`: embedded in a parent object (subscription items, invoice lines), read with the parent
+  and paginated past the parent's first 10.
+
 Columns listed here are declared up front because they are often null: dlt only creates a column
 once it sees a value, and the dbt staging models must find every column they read.
 
@@ -18,9 +27,10 @@ ID, JSON, INT, BOOL = "text", "json", "bigint", "bool"
 class StripeResource:
     table: str
     path: str | None
+    object_name: str  # Stripe's `object` value, which is how events say what they carry
+    sync: str  # catalog | immutable | mutable | child
     params: dict[str, str] = field(default_factory=dict)
     nullable_columns: dict[str, str] = field(default_factory=dict)
-    # A child list embedded in each parent object (subscription items, invoice lines).
     parent: str | None = None
     embedded_field: str | None = None
     references: dict[str, str] = field(default_factory=dict)
@@ -28,8 +38,46 @@ class StripeResource:
 
 RESOURCES: tuple[StripeResource, ...] = (
     StripeResource(
+        "products",
+        "/v1/products",
+        "product",
+        "catalog",
+        nullable_columns={"description": ID, "default_price": ID, "unit_label": ID, "url": ID},
+    ),
+    StripeResource(
+        "prices",
+        "/v1/prices",
+        "price",
+        "catalog",
+        nullable_columns={
+            "nickname": ID,
+            "lookup_key": ID,
+            "unit_amount": INT,
+            "recurring": JSON,
+            "tiers_mode": ID,
+            "transform_quantity": JSON,
+        },
+    ),
+    StripeResource(
+        "coupons",
+        "/v1/coupons",
+        "coupon",
+        "catalog",
+        nullable_columns={
+            "name": ID,
+            "amount_off": INT,
+            "percent_off": "double",
+            "currency": ID,
+            "duration_in_months": INT,
+            "max_redemptions": INT,
+            "redeem_by": INT,
+        },
+    ),
+    StripeResource(
         "customers",
         "/v1/customers",
+        "customer",
+        "mutable",
         nullable_columns={
             "email": ID,
             "name": ID,
@@ -43,25 +91,10 @@ RESOURCES: tuple[StripeResource, ...] = (
         },
     ),
     StripeResource(
-        "products",
-        "/v1/products",
-        nullable_columns={"description": ID, "default_price": ID, "unit_label": ID, "url": ID},
-    ),
-    StripeResource(
-        "prices",
-        "/v1/prices",
-        nullable_columns={
-            "nickname": ID,
-            "lookup_key": ID,
-            "unit_amount": INT,
-            "recurring": JSON,
-            "tiers_mode": ID,
-            "transform_quantity": JSON,
-        },
-    ),
-    StripeResource(
         "subscriptions",
         "/v1/subscriptions",
+        "subscription",
+        "mutable",
         params={"status": "all"},
         references={"customer": "customers"},
         nullable_columns={
@@ -81,6 +114,8 @@ RESOURCES: tuple[StripeResource, ...] = (
     StripeResource(
         "subscription_items",
         None,
+        "subscription_item",
+        "child",
         parent="subscriptions",
         embedded_field="items",
         nullable_columns={"quantity": INT, "discounts": JSON, "billing_thresholds": JSON},
@@ -88,6 +123,8 @@ RESOURCES: tuple[StripeResource, ...] = (
     StripeResource(
         "invoices",
         "/v1/invoices",
+        "invoice",
+        "mutable",
         references={"customer": "customers"},
         nullable_columns={
             "subscription": ID,
@@ -95,6 +132,7 @@ RESOURCES: tuple[StripeResource, ...] = (
             "status": ID,
             "due_date": INT,
             "description": ID,
+            "next_payment_attempt": INT,
             "parent": JSON,
             "status_transitions": JSON,
             "discounts": JSON,
@@ -103,6 +141,8 @@ RESOURCES: tuple[StripeResource, ...] = (
     StripeResource(
         "invoice_line_items",
         None,
+        "line_item",
+        "child",
         parent="invoices",
         embedded_field="lines",
         nullable_columns={
@@ -115,8 +155,40 @@ RESOURCES: tuple[StripeResource, ...] = (
         },
     ),
     StripeResource(
+        "invoice_items",
+        "/v1/invoiceitems",
+        "invoiceitem",
+        "mutable",
+        references={"customer": "customers"},
+        nullable_columns={"invoice": ID, "description": ID, "pricing": JSON, "parent": JSON},
+    ),
+    StripeResource(
+        "credit_notes",
+        "/v1/credit_notes",
+        "credit_note",
+        "mutable",
+        references={"customer": "customers", "invoice": "invoices"},
+        nullable_columns={"memo": ID, "reason": ID, "voided_at": INT, "refunds": JSON},
+    ),
+    StripeResource(
+        "payment_intents",
+        "/v1/payment_intents",
+        "payment_intent",
+        "mutable",
+        references={"customer": "customers"},
+        nullable_columns={
+            "customer": ID,
+            "latest_charge": ID,
+            "last_payment_error": JSON,
+            "description": ID,
+            "canceled_at": INT,
+        },
+    ),
+    StripeResource(
         "charges",
         "/v1/charges",
+        "charge",
+        "mutable",
         references={"customer": "customers"},
         nullable_columns={
             "customer": ID,
@@ -128,10 +200,62 @@ RESOURCES: tuple[StripeResource, ...] = (
             "failure_message": ID,
         },
     ),
+    StripeResource(
+        "refunds",
+        "/v1/refunds",
+        "refund",
+        "mutable",
+        references={"charge": "charges"},
+        nullable_columns={"reason": ID, "payment_intent": ID, "balance_transaction": ID},
+    ),
+    StripeResource(
+        "disputes",
+        "/v1/disputes",
+        "dispute",
+        "mutable",
+        references={"charge": "charges"},
+        nullable_columns={"payment_intent": ID, "balance_transactions": JSON},
+    ),
+    StripeResource(
+        "balance_transactions",
+        "/v1/balance_transactions",
+        "balance_transaction",
+        "immutable",
+        nullable_columns={"description": ID, "source": ID, "exchange_rate": "double"},
+    ),
+    StripeResource(
+        "payouts",
+        "/v1/payouts",
+        "payout",
+        "mutable",
+        nullable_columns={"balance_transaction": ID, "failure_code": ID, "description": ID},
+    ),
+    StripeResource(
+        "events",
+        "/v1/events",
+        "event",
+        "immutable",
+        nullable_columns={"api_version": ID, "request": JSON},
+    ),
 )
 
 TABLES: tuple[str, ...] = tuple(resource.table for resource in RESOURCES)
 BY_TABLE: dict[str, StripeResource] = {resource.table: resource for resource in RESOURCES}
+BY_OBJECT: dict[str, StripeResource] = {resource.object_name: resource for resource in RESOURCES}
+
+
+def select(names: list[str] | None) -> tuple[StripeResource, ...]:
+    """The resources to sync; a child brings its parent (its rows come with the parent's)."""
+    if not names:
+        return RESOURCES
+    unknown = sorted(set(names) - set(TABLES))
+    if unknown:
+        raise ValueError(
+            f"Unknown Stripe resource {', '.join(unknown)}: choose from {', '.join(TABLES)}."
+        )
+    wanted = set(names)
+    wanted |= {BY_TABLE[name].parent for name in names if BY_TABLE[name].parent}
+    return tuple(resource for resource in RESOURCES if resource.table in wanted)
 
 
 def column_hints(resource: StripeResource) -> dict[str, dict]:

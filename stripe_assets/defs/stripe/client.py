@@ -5,8 +5,11 @@ one shared HTTP session, retries that honour `Retry-After` and `Stripe-Should-Re
 messages that name the resource and never contain the key.
 """
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -21,6 +24,47 @@ StripeObject = dict[str, Any]
 class StripeApiError(Exception):
     """A failure the user can act on; the message is one sentence that says what to do."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RequestBudget:
+    """One token bucket shared by every thread: Stripe limits requests per second per key."""
+
+    def __init__(self, per_second: float):
+        self.per_second = per_second
+        self._lock = threading.Lock()
+        self._next_slot = time.monotonic()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1 / self.per_second
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class RequestLog:
+    """Requests and retries per resource, for the run's metadata."""
+
+    requests: Counter = field(default_factory=Counter)
+    retries: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, resource: str, retry: bool) -> None:
+        with self._lock:
+            self.requests[resource] += 1
+            if retry:
+                self.retries[resource] += 1
+
+
+def default_requests_per_second(api_key: str) -> float:
+    """Stripe's read limits: 100 requests per second in live mode, 25 in test mode."""
+    return 100.0 if "_live_" in api_key else 25.0
+
 
 class StripeClient:
     def __init__(
@@ -28,8 +72,9 @@ class StripeClient:
         api_key: str,
         api_base: str,
         *,
+        requests_per_second: float | None = None,
         timeout_s: float = 30.0,
-        max_attempts: int = 6,
+        max_attempts: int = 8,
         backoff_s: float = 0.5,
     ):
         if not api_key:
@@ -41,14 +86,22 @@ class StripeClient:
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
-        self.session = requests.Session()
-        self.session.headers.update(
-            {
-                "Authorization": f"Bearer {api_key}",
-                "Stripe-Version": STRIPE_API_VERSION,
-                "User-Agent": "stripe-assets/0.1",
-            }
-        )
+        self.budget = RequestBudget(requests_per_second or default_requests_per_second(api_key))
+        self.log = RequestLog()
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Stripe-Version": STRIPE_API_VERSION,
+            "User-Agent": "stripe-assets/0.1",
+        }
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        """One HTTP session (keep-alive connection pool) per thread."""
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+            self._local.session.headers.update(self._headers)
+        return self._local.session
 
     def get(
         self, path: str, params: dict[str, Any] | None = None, *, resource: str
@@ -56,6 +109,8 @@ class StripeClient:
         """GET one API path, retrying what Stripe says is retryable."""
         url = f"{self.api_base}{path}"
         for attempt in range(1, self.max_attempts + 1):
+            self.budget.wait()
+            self.log.count(resource, retry=attempt > 1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout_s)
             except requests.RequestException as error:
@@ -83,6 +138,15 @@ class StripeClient:
                 continue
             raise self._error(response, resource)
         raise AssertionError("unreachable")
+
+    def get_optional(self, path: str, *, resource: str) -> StripeObject | None:
+        """GET an object that may no longer exist: None instead of an error on 404."""
+        try:
+            return self.get(path, resource=resource)
+        except StripeApiError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def list_all(
         self, path: str, params: dict[str, Any] | None = None, *, resource: str
@@ -135,22 +199,26 @@ class StripeClient:
         if status == 401:
             return StripeApiError(
                 f"Stripe rejected STRIPE_API_KEY (401 Unauthorized) while reading {resource}: "
-                "check that the key is correct, belongs to this account and is not revoked."
+                "check that the key is correct, belongs to this account and is not revoked.",
+                status,
             )
         if status == 403:
             return StripeApiError(
                 f"STRIPE_API_KEY may not read {resource} (403 Forbidden): give the restricted key "
-                f"read permission on {resource}."
+                f"read permission on {resource}.",
+                status,
             )
         if status == 429:
             return StripeApiError(
                 f"Stripe kept rate-limiting requests for {resource} (429) after "
-                f"{self.max_attempts} attempts: lower the request rate or rerun later."
+                f"{self.max_attempts} attempts: lower the request rate or rerun later.",
+                status,
             )
         message = _stripe_message(response)
         return StripeApiError(
             f"Stripe refused the request for {resource} ({status}: {message}); "
-            "this is not retryable, so check the pipeline's Stripe settings."
+            "this is not retryable, so check the pipeline's Stripe settings.",
+            status,
         )
 
 

@@ -1,11 +1,19 @@
 """Extraction from the Stripe API into the landing zone, as dlt sources.
 
-One dlt resource per raw table. Child lists embedded in a parent (subscription items, invoice
-lines) are dlt transformers fed by the parent's pages, so each parent is fetched once and each
-child list is read to its last page. Every object is stamped with when it was fetched, under
-which API version, and whether Stripe reports it deleted.
+The first run lists everything. Later runs read only what changed: immutable resources by
+`created` cursor, mutable ones from the events Stripe emitted since the last run (the latest event
+about an object carries the object as it now is), catalog resources in full (a few pages). When
+the events cursor has fallen out of Stripe's 30-day events window, mutable resources are listed in
+full again and the run says so. Cursors live in dlt's source state, which is stored with each load
+in the landing zone, so they survive restarts, a new Dagster instance and a lost working folder.
+
+Child lists embedded in a parent (subscription items, invoice lines) are dlt transformers fed by
+the parent's rows and read to their last page. Every object is stamped with when it was fetched,
+under which API version, and whether Stripe reports it deleted.
 """
 
+import logging
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,61 +22,238 @@ from datetime import UTC, datetime
 import dlt
 from dlt.extract import DltResource, DltSource
 
-from .catalog import BY_TABLE, RESOURCES, StripeResource, column_hints
+from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints
 from .client import STRIPE_API_VERSION, StripeClient, StripeObject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """How each table was synced in this run, for the run's log and asset metadata."""
+
+    modes: dict[str, str] = field(default_factory=dict)  # full | incremental | fallback_full
+    cursors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 class ReferenceTracker:
-    """Which ids each table listed, and which ids other objects pointed to."""
+    """Which ids each fully listed table returned, and which ids other objects pointed to."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.listed: dict[str, set[str]] = defaultdict(set)
+        self.fully_listed: set[str] = set()
         self.referenced: dict[str, set[str]] = defaultdict(set)
 
     def observe(self, resource: StripeResource, objects: list[StripeObject]) -> None:
-        self.listed[resource.table].update(obj["id"] for obj in objects)
-        for key, table in resource.references.items():
-            self.referenced[table].update(
-                obj[key] for obj in objects if isinstance(obj.get(key), str)
-            )
+        with self._lock:
+            self.listed[resource.table].update(obj["id"] for obj in objects)
+            for key, table in resource.references.items():
+                self.referenced[table].update(
+                    obj[key] for obj in objects if isinstance(obj.get(key), str)
+                )
 
     def unlisted(self) -> dict[str, list[str]]:
-        """Referenced ids that their own list did not return: deleted objects, mostly."""
-        missing = {table: ids - self.listed[table] for table, ids in self.referenced.items()}
+        """Referenced ids that their own full list did not return: deleted objects, mostly."""
+        missing = {
+            table: ids - self.listed[table]
+            for table, ids in self.referenced.items()
+            if table in self.fully_listed
+        }
         return {table: sorted(ids) for table, ids in missing.items() if ids}
 
 
-def _stamp(objects: list[StripeObject], extracted_at: datetime) -> list[StripeObject]:
+def _stamp(
+    objects: list[StripeObject], extracted_at: datetime, deleted: bool = False
+) -> list[StripeObject]:
     for obj in objects:
-        obj["is_deleted"] = bool(obj.pop("deleted", False))
+        obj["is_deleted"] = deleted or bool(obj.pop("deleted", False))
         obj["_extracted_at"] = extracted_at
         obj["_api_version"] = STRIPE_API_VERSION
     return objects
 
 
-def _list_pages(
-    client: StripeClient, resource: StripeResource, tracker: ReferenceTracker
-) -> Iterator[list[StripeObject]]:
-    for page in client.list_all(resource.path, resource.params, resource=resource.table):
-        tracker.observe(resource, page)
-        yield _stamp(page, datetime.now(UTC))
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
-def _child_pages(
-    client: StripeClient, resource: StripeResource, parents: list[StripeObject]
-) -> Iterator[list[StripeObject]]:
-    for parent in parents:
-        children = client.complete_list(parent[resource.embedded_field], resource=resource.table)
-        if children:
-            yield _stamp(children, parent["_extracted_at"])
+@dataclass
+class EventChanges:
+    """The latest state of every object that events since the cursor mention."""
+
+    events: list[StripeObject] = field(default_factory=list)
+    objects: dict[str, dict[str, tuple[StripeObject, bool]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+
+    def add(self, event: StripeObject) -> None:
+        """Events arrive newest first, so the first event about an object is its latest."""
+        self.events.append(event)
+        obj = event["data"]["object"]
+        resource = BY_OBJECT.get(obj.get("object"))
+        if resource is None or obj["id"] in self.objects[resource.table]:
+            return
+        # `customer.deleted` deletes a customer; `customer.subscription.deleted` only ends one
+        deleted = event["type"] == f"{obj['object']}.deleted"
+        self.objects[resource.table][obj["id"]] = (obj, deleted)
 
 
-def _retrieved(
-    client: StripeClient, resource: StripeResource, ids: list[str]
-) -> Iterator[list[StripeObject]]:
-    for object_id in ids:
-        obj = client.get(f"{resource.path}/{object_id}", resource=resource.table)
-        yield _stamp([obj], datetime.now(UTC))
+class StripeSync:
+    """Decides, per run, what to read from Stripe and where the cursors move to."""
+
+    def __init__(
+        self,
+        client: StripeClient,
+        resources: tuple[StripeResource, ...],
+        start: datetime | None = None,
+    ):
+        self.client = client
+        self.resources = resources
+        self.start = start
+        self.report = SyncReport()
+        self.tracker = ReferenceTracker()
+        self._planned, self._changes = False, None
+        self._plan_lock = threading.Lock()
+
+    def source(self) -> DltSource:
+        return _stripe_api_source(self)
+
+    def rows(self, resource: StripeResource) -> Iterator[list[StripeObject]]:
+        """A resource's rows for this run; decided during extraction, where dlt's state is."""
+        state = dlt.current.source_state()
+        changes = self._plan_once(state)
+        if resource.sync == "immutable":
+            if resource.table == "events" and changes is not None:
+                self.report.modes["events"] = "incremental"
+                if changes.events:
+                    yield _stamp(changes.events, datetime.now(UTC))
+            else:
+                yield from self.since_created_cursor(resource, state)
+        elif resource.sync == "catalog":
+            yield from self.full_list(resource, "full")
+            yield from self.changed(resource, _only_deletions(changes), mode="full")
+        elif changes is not None:
+            yield from self.changed(resource, changes)
+        else:
+            yield from self.full_list(resource, "fallback_full" if self.report.notes else "full")
+
+    def _plan_once(self, state: dict) -> EventChanges | None:
+        with self._plan_lock:  # resources run in parallel threads; the first one plans
+            if not self._planned:
+                self._changes, self._planned = self.plan(state), True
+        return self._changes
+
+    # -- planning (runs inside the dlt source, where its state is at hand) -------------------
+
+    def plan(self, state: dict) -> EventChanges | None:
+        """Read the events since the cursor, or None when mutable resources need a full list."""
+        newest = self._newest_event()
+        cursor = state.get("events_cursor")
+        changes = None
+        if cursor is not None:
+            if self._still_in_events_window(cursor):
+                changes = self._events_since(cursor)
+            else:
+                note = (
+                    f"The events cursor ({cursor['id']}, {_iso(cursor['created'])}) is older than "
+                    "Stripe's events window: listing mutable resources in full."
+                )
+                self.report.notes.append(note)
+                log.warning(note)
+        if changes is not None and changes.events:
+            newest = {"id": changes.events[0]["id"], "created": changes.events[0]["created"]}
+        state["events_cursor"] = newest or cursor
+        if state["events_cursor"]:
+            self.report.cursors["events"] = _iso(state["events_cursor"]["created"])
+        return changes
+
+    def _newest_event(self) -> dict | None:
+        page = self.client.get("/v1/events", {"limit": 1}, resource="events")
+        data = page.get("data") or []
+        return {"id": data[0]["id"], "created": data[0]["created"]} if data else None
+
+    def _still_in_events_window(self, cursor: dict) -> bool:
+        return self.client.get_optional(f"/v1/events/{cursor['id']}", resource="events") is not None
+
+    def _events_since(self, cursor: dict) -> EventChanges:
+        changes = EventChanges()
+        params = {"created[gte]": cursor["created"]}
+        for page in self.client.list_all("/v1/events", params, resource="events"):
+            for event in page:
+                changes.add(event)
+        return changes
+
+    # -- per-resource readers ------------------------------------------------------------------
+
+    def list_pages(
+        self, resource: StripeResource, params: dict | None = None
+    ) -> Iterator[list[StripeObject]]:
+        query = {**resource.params, **(params or {})}
+        for page in self.client.list_all(resource.path, query, resource=resource.table):
+            self.tracker.observe(resource, page)
+            yield _stamp(page, datetime.now(UTC))
+
+    def full_list(self, resource: StripeResource, mode: str) -> Iterator[list[StripeObject]]:
+        self.report.modes[resource.table] = mode
+        self.tracker.fully_listed.add(resource.table)
+        params = {}
+        if self.start and resource.sync != "catalog":
+            params["created[gte]"] = _epoch(self.start)
+        yield from self.list_pages(resource, params)
+
+    def changed(
+        self, resource: StripeResource, changes: EventChanges, mode: str = "incremental"
+    ) -> Iterator[list[StripeObject]]:
+        self.report.modes[resource.table] = mode
+        extracted_at = datetime.now(UTC)
+        for obj, deleted in changes.objects.get(resource.table, {}).values():
+            self.tracker.observe(resource, [obj])
+            yield _stamp([dict(obj)], extracted_at, deleted)
+
+    def since_created_cursor(
+        self, resource: StripeResource, state: dict
+    ) -> Iterator[list[StripeObject]]:
+        cursors = state.setdefault("created_cursors", {})
+        cursor = cursors.get(resource.table)
+        if cursor is None:
+            self.report.modes[resource.table] = "full"
+            if self.start:
+                cursor = _epoch(self.start)
+        else:
+            self.report.modes[resource.table] = "incremental"
+        newest = cursor
+        # `gte`, not `gt`: objects created in the cursor's second may have arrived after it;
+        # rows read twice are merged away by id.
+        params = {"created[gte]": cursor} if cursor is not None else {}
+        for page in self.list_pages(resource, params):
+            newest = max([newest or 0, *(obj["created"] for obj in page)])
+            yield page
+        if newest is not None:
+            cursors[resource.table] = newest
+            self.report.cursors[resource.table] = _iso(newest)
+
+    def children(
+        self, resource: StripeResource, parents: list[StripeObject]
+    ) -> Iterator[list[StripeObject]]:
+        self.report.modes[resource.table] = self.report.modes.get(resource.parent, "full")
+        for parent in parents:
+            if parent.get("is_deleted") or not parent.get(resource.embedded_field):
+                continue
+            children = self.client.complete_list(
+                parent[resource.embedded_field], resource=resource.table
+            )
+            if children:  # copies: the parent's own row keeps its embedded list untouched
+                yield _stamp([dict(child) for child in children], parent["_extracted_at"])
+
+    def retrieved(self, resource: StripeResource, ids: list[str]) -> Iterator[list[StripeObject]]:
+        for object_id in ids:
+            obj = self.client.get(f"{resource.path}/{object_id}", resource=resource.table)
+            yield _stamp([obj], datetime.now(UTC))
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
 
 def _resource_options(resource: StripeResource) -> dict:
@@ -76,36 +261,47 @@ def _resource_options(resource: StripeResource) -> dict:
         "name": resource.table,
         "write_disposition": "append",
         "columns": column_hints(resource),
+        # resources page through Stripe side by side, under the client's shared request budget
+        "parallelized": True,
     }
 
 
 @dlt.source(name="stripe", max_table_nesting=0)
-def stripe_api_source(client: StripeClient, tracker: ReferenceTracker) -> Iterator[DltResource]:
-    """Every resource in the catalog, listed in full."""
+def _stripe_api_source(sync: StripeSync) -> Iterator[DltResource]:
     parents: dict[str, DltResource] = {}
-    for resource in RESOURCES:
-        if resource.parent is None:
-            parent = dlt.resource(
-                _list_pages(client, resource, tracker), **_resource_options(resource)
-            )
-            parents[resource.table] = parent
-            yield parent
-        else:
-            yield dlt.transformer(
-                lambda pages, resource=resource: _child_pages(client, resource, pages),
+    for resource in sync.resources:
+        if resource.sync == "child":
+            rows = dlt.transformer(
+                lambda pages, resource=resource: sync.children(resource, pages),
                 data_from=parents[resource.parent],
                 **_resource_options(resource),
             )
+        else:
+            rows = dlt.resource(sync.rows(resource), **_resource_options(resource))
+        parents[resource.table] = rows
+        yield rows
+
+
+def _chain(*iterators: Iterator) -> Iterator:
+    for iterator in iterators:
+        yield from iterator
+
+
+def _only_deletions(changes: EventChanges | None) -> EventChanges:
+    """Catalog resources are listed in full; from events they need only what was deleted."""
+    kept = EventChanges()
+    if changes is not None:
+        for table, objects in changes.objects.items():
+            kept.objects[table] = {i: change for i, change in objects.items() if change[1]}
+    return kept
 
 
 @dlt.source(name="stripe", max_table_nesting=0)
-def unlisted_objects_source(
-    client: StripeClient, ids_by_table: dict[str, list[str]]
-) -> Iterator[DltResource]:
+def _unlisted_objects_source(sync: StripeSync, ids_by_table: dict[str, list[str]]):
     """Objects retrieved by id because something references them but their list omits them."""
     for table, ids in ids_by_table.items():
         resource = BY_TABLE[table]
-        yield dlt.resource(_retrieved(client, resource, ids), **_resource_options(resource))
+        yield dlt.resource(sync.retrieved(resource, ids), **_resource_options(resource))
 
 
 @dataclass
@@ -119,11 +315,11 @@ class LandedLoads:
         self.rows.update(pipeline.last_trace.last_normalize_info.row_counts)
 
 
-def extract_to_landing(pipeline: dlt.Pipeline, client: StripeClient) -> LandedLoads:
-    """List everything, then fetch what the lists left dangling; one landing load for each."""
-    tracker, landed = ReferenceTracker(), LandedLoads()
-    landed.add(pipeline, stripe_api_source(client, tracker))
-    unlisted = tracker.unlisted()
+def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
+    """Sync what changed, then fetch what full lists left dangling; one landing load each."""
+    landed = LandedLoads()
+    landed.add(pipeline, sync.source())
+    unlisted = sync.tracker.unlisted()
     if unlisted:
-        landed.add(pipeline, unlisted_objects_source(client, unlisted))
+        landed.add(pipeline, _unlisted_objects_source(sync, unlisted))
     return landed

@@ -16,8 +16,6 @@ from dlt.extract.resource import DltResource
 
 from stripe_assets.settings import aws_settings
 
-from .catalog import RESOURCES
-
 DATASET = "stripe"
 BATCH_ROWS = 10_000
 
@@ -77,13 +75,13 @@ def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 @dlt.source(name="stripe_landing_zone", max_table_nesting=0)
-def landing_zone(bucket_url: str) -> Iterator[DltResource]:
+def landing_zone(bucket_url: str, tables: list[str]) -> Iterator[DltResource]:
     """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch."""
     fs, root = landing_filesystem(bucket_url), dataset_root(bucket_url)
-    for resource in RESOURCES:
+    for table in tables:
         yield dlt.resource(
-            _read_new_loads(fs, root, resource.table),
-            name=resource.table,
+            _read_new_loads(fs, root, table),
+            name=table,
             write_disposition={"disposition": "merge", "strategy": "delete-insert"},
             primary_key="id",
             columns={"_extracted_at": {"dedup_sort": "desc"}},

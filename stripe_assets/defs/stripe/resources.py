@@ -3,10 +3,13 @@
 The API key comes from `dg.EnvVar("STRIPE_API_KEY")` so Dagster's UI never shows it.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import dlt
+import duckdb
+from pydantic import Field
 
 from stripe_assets.settings import Settings, load_settings
 
@@ -20,9 +23,33 @@ class StripeApiResource(dg.ConfigurableResource):
 
     api_key: str
     api_base: str
+    resources: str = Field(
+        default="", description="Comma-separated tables to sync; empty syncs every resource."
+    )
+    sync_start: str = Field(
+        default="", description="YYYY-MM-DD: the first backfill reads objects created since."
+    )
+    requests_per_second: float = Field(
+        default=0.0, description="Request budget; 0 uses Stripe's (25 test mode, 100 live)."
+    )
 
     def client(self) -> StripeClient:
-        return StripeClient(self.api_key, self.api_base)
+        return StripeClient(
+            self.api_key, self.api_base, requests_per_second=self.requests_per_second or None
+        )
+
+    def selected_tables(self) -> list[str]:
+        return [name.strip() for name in self.resources.split(",") if name.strip()]
+
+    def start(self) -> datetime | None:
+        if not self.sync_start:
+            return None
+        try:
+            return datetime.fromisoformat(self.sync_start).replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(
+                f"STRIPE_SYNC_START must be a date like 2024-01-31, not {self.sync_start!r}."
+            ) from None
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -54,6 +81,15 @@ class StorageResource(dg.ConfigurableResource):
     def connect(self, read_only: bool = True):
         return connect(Path(self.duckdb_path), read_only=read_only)
 
+    def row_counts(self, con, table: str) -> tuple[int, int]:
+        """(rows, deleted rows) of a raw table; (0, 0) when nothing was ever loaded into it."""
+        try:
+            return con.execute(
+                f"select count(*), count(*) filter (where is_deleted) from {self.raw_table(table)}"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return 0, 0
+
     def raw_table(self, table: str) -> str:
         """The catalog-qualified name of a raw table (see warehouse.py for why)."""
         return qualified(Path(self.duckdb_path), RAW_SCHEMA, table)
@@ -63,7 +99,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
     settings = settings or load_settings()
     return {
         "stripe_api": StripeApiResource(
-            api_key=dg.EnvVar("STRIPE_API_KEY"), api_base=settings.stripe_api_base
+            api_key=dg.EnvVar("STRIPE_API_KEY"),
+            api_base=settings.stripe_api_base,
+            resources=settings.stripe_resources,
+            sync_start=settings.sync_start,
+            requests_per_second=settings.requests_per_second,
         ),
         "storage": StorageResource(
             landing_bucket_url=settings.landing_bucket_url,

@@ -1,0 +1,61 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'disputes') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as dispute_id,
+        charge as charge_id,
+        payment_intent as payment_intent_id,
+
+        -- strings
+        lower(currency) as currency,
+        status,
+        reason,
+        json_extract_string(payment_method_details, '$.type') as payment_method_type,
+        json_extract_string(payment_method_details, '$.card.network_reason_code')
+            as card_network_reason_code,
+
+        -- numerics (amounts in minor units)
+        amount,
+        {{ to_major_units('amount', 'currency') }} as amount_major,
+        cast(json_extract_string(evidence_details, '$.submission_count') as bigint)
+            as evidence_submission_count,
+        cast(json_array_length(balance_transactions) as bigint) as balance_transaction_count,
+
+        -- booleans
+        is_charge_refundable,
+        cast(json_extract_string(evidence_details, '$.has_evidence') as boolean) as has_evidence,
+        cast(json_extract_string(evidence_details, '$.past_due') as boolean) as is_evidence_past_due,
+
+        -- json
+        metadata,
+
+        -- timestamps
+        {{ epoch_to_timestamp('created') }} as created_at,
+        {{ epoch_to_timestamp("json_extract_string(evidence_details, '$.due_by')") }}
+            as evidence_due_by_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,65 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'invoice_items') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as invoice_item_id,
+        customer as customer_id,
+        invoice as invoice_id,
+        json_extract_string(parent, '$.subscription_details.subscription') as subscription_id,
+        json_extract_string(pricing, '$.price_details.price') as price_id,
+        json_extract_string(pricing, '$.price_details.product') as product_id,
+
+        -- strings
+        description,
+        lower(currency) as currency,
+        json_extract_string(parent, '$.type') as parent_type,
+        json_extract_string(pricing, '$.type') as pricing_type,
+
+        -- numerics (amounts in minor units)
+        amount,
+        net_amount,
+        {{ to_major_units('amount', 'currency') }} as amount_major,
+        {{ to_major_units('net_amount', 'currency') }} as net_amount_major,
+        cast(json_extract_string(pricing, '$.unit_amount_decimal') as decimal(38, 12))
+            as unit_amount_decimal,
+        cast(quantity as bigint) as quantity,
+
+        -- booleans
+        proration as is_proration,
+        discountable as is_discountable,
+
+        -- json
+        discounts,
+        metadata,
+
+        -- timestamps
+        -- invoice items have no `created`: `date` is when the item was created
+        {{ epoch_to_timestamp('"date"') }} as created_at,
+        {{ epoch_to_timestamp("json_extract_string(period, '$.start')") }} as period_start_at,
+        {{ epoch_to_timestamp("json_extract_string(period, '$.end')") }} as period_end_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

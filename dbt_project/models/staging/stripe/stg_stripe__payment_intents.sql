@@ -1,0 +1,58 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'payment_intents') }}
+    qualify row_number() over (
+        partition by id
+        order by _extracted_at desc, _landing_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        id as payment_intent_id,
+        customer as customer_id,
+        latest_charge as latest_charge_id,
+
+        -- strings
+        lower(currency) as currency,
+        status,
+        description,
+        capture_method,
+        confirmation_method,
+        json_extract_string(last_payment_error, '$.code') as last_payment_error_code,
+        json_extract_string(last_payment_error, '$.type') as last_payment_error_type,
+
+        -- numerics (amounts in minor units)
+        amount,
+        amount_capturable,
+        amount_received,
+        {{ to_major_units('amount', 'currency') }} as amount_major,
+        {{ to_major_units('amount_capturable', 'currency') }} as amount_capturable_major,
+        {{ to_major_units('amount_received', 'currency') }} as amount_received_major,
+
+        -- json
+        payment_method_types,
+        metadata,
+
+        -- timestamps
+        {{ epoch_to_timestamp('created') }} as created_at,
+        {{ epoch_to_timestamp('canceled_at') }} as canceled_at,
+
+        -- deletion
+        is_deleted,
+
+        -- load metadata
+        _extracted_at as extracted_at,
+        _api_version as api_version,
+        _landing_load_id as landing_load_id
+
+    from source
+
+)
+
+select * from final

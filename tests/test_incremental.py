@@ -1,0 +1,213 @@
+"""Ingestion against a living sandbox: full backfill, quiet reruns, incremental sync through
+events, the fallback when the events window has passed, and faults along the way.
+
+Only the landing and raw layers run here (in-process, through Dagster's `materialize`), since
+these tests are about what reaches raw; the dbt layer is covered by the pipeline tests.
+"""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+import requests
+
+from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
+from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.defs.stripe.checks import raw_ids
+from stripe_assets.defs.stripe.resources import build_resources
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.settings import Settings
+
+SANDBOX = ("--customers", "250", "--seed", "21")
+
+
+def sync(sandbox: RunningSandbox, root: Path, monkeypatch, **settings) -> dg.ExecuteInProcessResult:
+    monkeypatch.setenv("STRIPE_API_KEY", sandbox.api_key)
+    resources = build_resources(
+        Settings(
+            stripe_api_base=sandbox.url,
+            landing_bucket_url=settings.pop("landing", str(root / "landing")),
+            duckdb_path=root / "stripe.duckdb",
+            **settings,
+        )
+    )
+    return dg.materialize(
+        [stripe_landing, stripe_raw, raw_ids],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def truth(sandbox: RunningSandbox) -> dict:
+    return requests.get(f"{sandbox.url}/_sandbox/truth", timeout=60).json()
+
+
+def requests_served(sandbox: RunningSandbox) -> int:
+    return requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()["total"]
+
+
+def raw(root: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(root / "stripe.duckdb"), read_only=True) as con:
+        return con.execute(query.replace("raw.", '"stripe"."stripe".')).fetchall()
+
+
+def assert_raw_equals_truth(root: Path, expected: dict) -> None:
+    for table in TABLES:
+        [(rows, ids, deleted)] = raw(
+            root,
+            "select count(*), count(distinct id), count(*) filter (where is_deleted) "
+            f"from raw.{table}",
+        )
+        assert ids == rows, f"{table} has duplicate ids"
+        live = expected["tables"][table]["live"]
+        if table == "events":  # raw keeps events after Stripe's 30-day window drops them
+            assert rows - deleted >= live
+        else:
+            assert rows - deleted == live, table
+    [(customers_deleted,)] = raw(root, "select count(*) from raw.customers where is_deleted")
+    assert customers_deleted == expected["tables"]["customers"]["deleted"]
+
+
+def content_digest(root: Path) -> dict[str, str]:
+    """Every business column of every raw table (not the load bookkeeping columns)."""
+    digests = {}
+    for table in TABLES:
+        columns = [
+            name
+            for (name,) in raw(
+                root,
+                "select column_name from information_schema.columns "
+                "where table_catalog = 'stripe' and table_schema = 'stripe' "
+                f"and table_name = '{table}' and not starts_with(column_name, '_')",
+            )
+        ]
+        rows = raw(root, f"select {', '.join(columns)} from raw.{table} order by id")
+        digests[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digests
+
+
+def landing_metadata(result: dg.ExecuteInProcessResult, table: str) -> dict:
+    materialization = next(
+        m
+        for m in result.asset_materializations_for_node("stripe_landing")
+        if m.asset_key == dg.AssetKey(["stripe_landing", table])
+    )
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def living(tmp_path_factory):
+    with running_sandbox(*SANDBOX) as sandbox:
+        yield sandbox, tmp_path_factory.mktemp("incremental")
+
+
+def test_full_then_quiet_then_incremental(living, monkeypatch):
+    sandbox, root = living
+    before = requests_served(sandbox)
+    first = sync(sandbox, root, monkeypatch)
+    assert first.success
+    full_requests = requests_served(sandbox) - before
+    assert_raw_equals_truth(root, truth(sandbox))
+    assert landing_metadata(first, "customers")["sync_mode"] == "full"
+
+    # every invoice keeps all its lines, past the 10 Stripe embeds
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    long_invoices = raw(
+        root,
+        "select invoice, count(*) from raw.invoice_line_items "
+        "group by invoice having count(*) > 10",
+    )
+    assert long_invoices
+    for invoice, count in long_invoices[:5]:
+        lines = requests.get(
+            f"{sandbox.url}/v1/invoices/{invoice}/lines?limit=100", headers=headers, timeout=30
+        ).json()["data"]
+        assert len(lines) == count
+
+    # a rerun with nothing new: a handful of requests and not one row changed
+    digest = content_digest(root)
+    before = requests_served(sandbox)
+    second = sync(sandbox, root, monkeypatch)
+    quiet_requests = requests_served(sandbox) - before
+    assert second.success and content_digest(root) == digest
+    assert quiet_requests <= 10, f"{quiet_requests} requests for a run with no change"
+    assert landing_metadata(second, "customers")["sync_mode"] == "incremental"
+
+    # ten days later: only what changed, and raw equals the API again
+    requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}, timeout=120)
+    before = requests_served(sandbox)
+    third = sync(sandbox, root, monkeypatch)
+    incremental_requests = requests_served(sandbox) - before
+    assert third.success
+    expected = truth(sandbox)
+    assert_raw_equals_truth(root, expected)
+    assert incremental_requests < full_requests / 5, (incremental_requests, full_requests)
+    print(
+        f"requests: full {full_requests}, quiet {quiet_requests}, "
+        f"after 10 days {incremental_requests}"
+    )
+
+    fields = ["status", "latest_invoice", "cancel_at_period_end", "canceled_at", "ended_at"]
+    subscriptions = {s["id"]: s for s in _list(sandbox, "subscriptions", status="all")}
+    for sub_id, *values in raw(root, f"select id, {', '.join(fields)} from raw.subscriptions"):
+        assert values == [subscriptions[sub_id][field] for field in fields], sub_id
+    periods = {
+        item["id"]: (item["quantity"], item["current_period_end"])
+        for sub in subscriptions.values()
+        for item in sub["items"]["data"]
+    }
+    for item_id, quantity, period_end in raw(
+        root, "select id, quantity, current_period_end from raw.subscription_items"
+    ):
+        if item_id in periods:  # the embedded first page; the rest were checked by count
+            assert (quantity, period_end) == periods[item_id], item_id
+    customers = {c["id"]: c["email"] for c in _list(sandbox, "customers")}
+    for customer_id, email, deleted in raw(root, "select id, email, is_deleted from raw.customers"):
+        if deleted:
+            assert customer_id not in customers
+        else:
+            assert customers[customer_id] == email
+
+
+def _list(sandbox: RunningSandbox, path: str, **params) -> list[dict]:
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    objects, query = [], {"limit": 100, **params}
+    while True:
+        page = requests.get(
+            f"{sandbox.url}/v1/{path}", params=query, headers=headers, timeout=30
+        ).json()
+        objects += page["data"]
+        if not page["has_more"]:
+            return objects
+        query["starting_after"] = page["data"][-1]["id"]
+
+
+def test_fallback_to_a_full_reload_when_the_events_window_has_passed(tmp_path, monkeypatch):
+    with running_sandbox(*SANDBOX, "--events-retention-days", "5") as sandbox:
+        assert sync(sandbox, tmp_path, monkeypatch).success
+        requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}, timeout=120)
+        result = sync(sandbox, tmp_path, monkeypatch)
+        assert result.success
+        metadata = landing_metadata(result, "subscriptions")
+        assert metadata["sync_mode"] == "fallback_full"
+        assert "events window" in metadata["fallback_reason"]
+        assert_raw_equals_truth(tmp_path, truth(sandbox))
+
+
+def test_rate_limits_and_faults_are_retried_to_a_complete_raw(tmp_path, monkeypatch):
+    with running_sandbox(
+        "--customers", "60", "--seed", "4", "--rate-limit", "10", "--fault-rate", "0.05"
+    ) as sandbox:
+        result = sync(sandbox, tmp_path, monkeypatch)
+        assert result.success
+        retries = sum(landing_metadata(result, table)["api_retries"] for table in TABLES)
+        assert retries > 0
+        statuses = {
+            row["status"]
+            for row in requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()["requests"]
+        }
+        assert {429, 500} <= statuses
+        assert_raw_equals_truth(tmp_path, truth(sandbox))
