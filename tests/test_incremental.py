@@ -6,6 +6,7 @@ these tests are about what reaches raw; the dbt layer is covered by the pipeline
 """
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -127,7 +128,9 @@ def test_full_then_quiet_then_incremental(living, monkeypatch):
         ).json()["data"]
         assert len(lines) == count
 
-    # a rerun with nothing new: a handful of requests and not one row changed
+    # a rerun with nothing new: a handful of requests and not one row changed, even with dlt's
+    # working folder gone (the cursors come back from the landing zone)
+    shutil.rmtree(root / "dlt")
     digest = content_digest(root)
     before = requests_served(sandbox)
     second = sync(sandbox, root, monkeypatch)
@@ -211,3 +214,27 @@ def test_rate_limits_and_faults_are_retried_to_a_complete_raw(tmp_path, monkeypa
         }
         assert {429, 500} <= statuses
         assert_raw_equals_truth(tmp_path, truth(sandbox))
+
+
+def test_selected_resources_only(tmp_path, monkeypatch):
+    with running_sandbox("--customers", "40", "--seed", "2") as sandbox:
+        result = sync(sandbox, tmp_path, monkeypatch, stripe_resources="invoice_line_items")
+        assert result.success
+        loaded = {
+            table
+            for (table,) in raw(
+                tmp_path,
+                "select table_name from information_schema.tables "
+                "where table_schema = 'stripe' and not starts_with(table_name, '_dlt')",
+            )
+        }
+        assert loaded == {"invoices", "invoice_line_items"}  # a child brings its parent
+
+
+def test_an_unknown_resource_is_one_clear_error(tmp_path, monkeypatch):
+    with running_sandbox("--customers", "10") as sandbox:
+        result = sync(sandbox, tmp_path, monkeypatch, stripe_resources="customers,widgets")
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.is_step_failure]
+        description = failure.step_failure_data.user_failure_data.description
+        assert description.startswith("Unknown Stripe resource widgets: choose from products,")

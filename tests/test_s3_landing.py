@@ -2,11 +2,15 @@
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.sandbox.process import running_sandbox
 
 from .conftest import Workspace, launch
+from .test_incremental import assert_raw_equals_truth, landing_metadata, sync
+from .test_incremental import truth as truth_of
 from .test_pipeline import raw_rows
 
 BUCKET = "stripe-landing"
@@ -62,3 +66,17 @@ def test_pipeline_lands_on_s3_and_loads_raw_from_it(s3_endpoint, sandbox_env, tr
     for table in TABLES:
         total, _, deleted = rows[table]
         assert total - deleted == truth["tables"][table]["live"], table
+
+
+def test_incremental_sync_through_s3(s3_endpoint, tmp_path, monkeypatch):
+    for name, value in {**AWS, "AWS_ENDPOINT_URL": s3_endpoint}.items():
+        monkeypatch.setenv(name, value)
+    landing = f"s3://{BUCKET}/incremental"
+    with running_sandbox("--customers", "120", "--seed", "8") as sandbox:
+        assert sync(sandbox, tmp_path, monkeypatch, landing=landing).success
+        requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}, timeout=120)
+        result = sync(sandbox, tmp_path, monkeypatch, landing=landing)
+        assert result.success
+        assert landing_metadata(result, "invoices")["sync_mode"] == "incremental"
+        assert_raw_equals_truth(tmp_path, truth_of(sandbox))
+    assert not (tmp_path / "landing").exists()

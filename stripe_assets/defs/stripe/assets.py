@@ -44,7 +44,6 @@ def _selected(context: dg.AssetExecutionContext, key_of) -> list[str]:
             description=f"Every `{table}` object fetched from Stripe, append-only Parquet, one "
             "file set per load.",
             kinds={"dlt", "parquet"},
-            skippable=True,
         )
         for table in TABLES
     ],
@@ -55,8 +54,8 @@ def stripe_landing(
 ) -> Iterator[dg.MaterializeResult]:
     wanted = _selected(context, landing_key)
     try:
-        configured = stripe_api.selected_tables()
-        resources = select([t for t in wanted if not configured or t in configured])
+        allowed = {resource.table for resource in select(stripe_api.selected_tables())}
+        resources = select([table for table in wanted if table in allowed])
         sync = StripeSync(stripe_api.client(), resources, stripe_api.start())
         landed = extract_to_landing(storage.landing_pipeline(), sync)
     except (StripeApiError, ValueError) as error:
@@ -71,8 +70,12 @@ def stripe_landing(
         f"{sum(log.requests.values())} requests, {sum(log.retries.values())} retries"
     )
     for table in wanted:
-        if table not in report.modes:
-            continue  # excluded by STRIPE_RESOURCES
+        if table not in report.modes:  # excluded by STRIPE_RESOURCES: nothing new landed
+            yield dg.MaterializeResult(
+                asset_key=landing_key(table),
+                metadata={"rows_landed": 0, "sync_mode": "excluded by STRIPE_RESOURCES"},
+            )
+            continue
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={

@@ -35,6 +35,9 @@ def landing_filesystem(bucket_url: str) -> fsspec.AbstractFileSystem:
     aws = aws_settings()
     return fsspec.filesystem(
         "s3",
+        # a fresh listing every time: loads land between two reads of the same process
+        skip_instance_cache=True,
+        use_listings_cache=False,
         key=aws.get("aws_access_key_id"),
         secret=aws.get("aws_secret_access_key"),
         endpoint_url=aws.get("endpoint_url"),
