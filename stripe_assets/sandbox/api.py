@@ -267,6 +267,8 @@ class SandboxApi:
         if path == "/_sandbox/advance" and method == "POST":
             return self._advance(body)
         self._authenticate(api_key)
+        if path == "/v1/account" and method == "GET":
+            return objects.account(self.simulation.start)
         parts = path.strip("/").split("/")
         if method != "GET" or len(parts) < 2 or parts[0] != "v1" or parts[1] not in ENDPOINTS:
             raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")

@@ -98,6 +98,24 @@ def is_delinquent(record: Customer) -> bool:
     return any(s.status in ("past_due", "unpaid") for s in record.subscriptions)
 
 
+def account(created: int) -> StripeObject:
+    """The sandbox business's own Stripe account (clients read `created` to plan backfills)."""
+    return {
+        "id": "acct_sandbox",
+        "object": "account",
+        "business_profile": {"name": "Sandbox SaaS Inc.", "url": None},
+        "business_type": "company",
+        "charges_enabled": True,
+        "country": "US",
+        "created": created,
+        "default_currency": "usd",
+        "details_submitted": True,
+        "email": "billing@example.com",
+        "payouts_enabled": True,
+        "type": "standard",
+    }
+
+
 def customer(record: Customer) -> StripeObject:
     if record.deleted_at is not None:
         return deleted(record.id, "customer")

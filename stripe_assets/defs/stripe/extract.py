@@ -27,6 +27,11 @@ from .client import STRIPE_API_VERSION, StripeClient, StripeObject
 
 log = logging.getLogger(__name__)
 
+# A full list of a mutable resource is read as this many `created` windows side by side, none
+# shorter than a month.
+BACKFILL_WINDOWS = 6
+WINDOW_MIN_SECONDS = 30 * 86_400
+
 
 @dataclass
 class SyncReport:
@@ -114,6 +119,8 @@ class StripeSync:
         self.report = SyncReport()
         self.tracker = ReferenceTracker()
         self._planned, self._changes = False, None
+        self._bounds: list[tuple[int, int | None]] | None = None
+        self.started_at = datetime.now(UTC)
         self._plan_lock = threading.Lock()
 
     def source(self) -> DltSource:
@@ -187,20 +194,45 @@ class StripeSync:
     # -- per-resource readers ------------------------------------------------------------------
 
     def list_pages(
-        self, resource: StripeResource, params: dict | None = None
+        self, resource: StripeResource, params: dict | None = None, windows: bool = False
     ) -> Iterator[list[StripeObject]]:
         query = {**resource.params, **(params or {})}
-        for page in self.client.list_all(resource.path, query, resource=resource.table):
+        bounds = self._windows() if windows else []
+        if len(bounds) > 1:
+            pages = self.client.list_windows(resource.path, query, bounds, resource=resource.table)
+        else:
+            if bounds:
+                query["created[gte]"] = bounds[0][0]
+            pages = self.client.list_all(resource.path, query, resource=resource.table)
+        for page in pages:
             self.tracker.observe(resource, page)
             yield _stamp(page, datetime.now(UTC))
 
     def full_list(self, resource: StripeResource, mode: str) -> Iterator[list[StripeObject]]:
         self.report.modes[resource.table] = mode
         self.tracker.fully_listed.add(resource.table)
-        params = {}
-        if self.start and resource.sync != "catalog":
-            params["created[gte]"] = _epoch(self.start)
-        yield from self.list_pages(resource, params)
+        yield from self.list_pages(resource, windows=resource.sync != "catalog")
+
+    def _windows(self) -> list[tuple[int, int | None]]:
+        """`created` windows splitting a backfill, from the sync start (or the account's
+        creation) on, the last one open-ended; empty when neither date is known."""
+        with self._plan_lock:
+            if self._bounds is None:
+                self._bounds = self._split_history()
+        return self._bounds
+
+    def _split_history(self) -> list[tuple[int, int | None]]:
+        if self.start is not None:
+            first = _epoch(self.start)
+        else:
+            account = self.client.get_optional("/v1/account", resource="account")
+            if account is None or not account.get("created"):
+                return []
+            first = int(account["created"])
+        last = _epoch(self.started_at)
+        count = max(1, min(BACKFILL_WINDOWS, (last - first) // WINDOW_MIN_SECONDS))
+        edges = [first + (last - first) * i // count for i in range(count)]
+        return list(zip(edges, [*edges[1:], None], strict=True))  # the last one is open-ended
 
     def changed(
         self, resource: StripeResource, changes: EventChanges, mode: str = "incremental"
