@@ -2,11 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('stripe', 'coupons') }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    {{ latest_stripe_rows('coupons') }}
 
 ),
 
@@ -39,13 +35,7 @@ final as (
         {{ epoch_to_timestamp('created') }} as created_at,
         {{ epoch_to_timestamp('redeem_by') }} as redeem_by_at,
 
-        -- deletion
-        is_deleted,
-
-        -- load metadata
-        _extracted_at as extracted_at,
-        _api_version as api_version,
-        _landing_load_id as landing_load_id
+        {{ stripe_row_columns() }}
 
     from source
 

@@ -2,11 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('stripe', 'credit_notes') }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    {{ latest_stripe_rows('credit_notes') }}
 
 ),
 
@@ -57,13 +53,7 @@ final as (
         {{ epoch_to_timestamp('effective_at') }} as effective_at,
         {{ epoch_to_timestamp('voided_at') }} as voided_at,
 
-        -- deletion
-        is_deleted,
-
-        -- load metadata
-        _extracted_at as extracted_at,
-        _api_version as api_version,
-        _landing_load_id as landing_load_id
+        {{ stripe_row_columns() }}
 
     from source
 

@@ -2,11 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('stripe', 'payment_intents') }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    {{ latest_stripe_rows('payment_intents') }}
 
 ),
 
@@ -43,13 +39,7 @@ final as (
         {{ epoch_to_timestamp('created') }} as created_at,
         {{ epoch_to_timestamp('canceled_at') }} as canceled_at,
 
-        -- deletion
-        is_deleted,
-
-        -- load metadata
-        _extracted_at as extracted_at,
-        _api_version as api_version,
-        _landing_load_id as landing_load_id
+        {{ stripe_row_columns() }}
 
     from source
 

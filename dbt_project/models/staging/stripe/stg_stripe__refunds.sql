@@ -2,11 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('stripe', 'refunds') }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    {{ latest_stripe_rows('refunds') }}
 
 ),
 
@@ -36,13 +32,7 @@ final as (
         -- timestamps
         {{ epoch_to_timestamp('created') }} as created_at,
 
-        -- deletion
-        is_deleted,
-
-        -- load metadata
-        _extracted_at as extracted_at,
-        _api_version as api_version,
-        _landing_load_id as landing_load_id
+        {{ stripe_row_columns() }}
 
     from source
 

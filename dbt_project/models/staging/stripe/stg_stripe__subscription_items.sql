@@ -2,11 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('stripe', 'subscription_items') }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    {{ latest_stripe_rows('subscription_items') }}
 
 ),
 
@@ -45,13 +41,7 @@ final as (
         {{ epoch_to_timestamp('current_period_start') }} as current_period_start_at,
         {{ epoch_to_timestamp('current_period_end') }} as current_period_end_at,
 
-        -- deletion
-        is_deleted,
-
-        -- load metadata
-        _extracted_at as extracted_at,
-        _api_version as api_version,
-        _landing_load_id as landing_load_id
+        {{ stripe_row_columns() }}
 
     from source
 
