@@ -27,6 +27,41 @@ EXPECTED_GRAPH = {
         "staging/stg_stripe__subscriptions",
     ],
     "analytics/mrr_monthly": ["intermediate/int_subscription_mrr_monthly"],
+    "analytics/dim_customers": [
+        "staging/stg_stripe__customers",
+        "staging/stg_stripe__invoices",
+        "staging/stg_stripe__subscriptions",
+    ],
+    "analytics/dim_prices": ["staging/stg_stripe__prices", "staging/stg_stripe__products"],
+    "analytics/dim_products": ["staging/stg_stripe__prices", "staging/stg_stripe__products"],
+    "analytics/dim_subscriptions": [
+        "staging/stg_stripe__products",
+        "staging/stg_stripe__subscription_items",
+        "staging/stg_stripe__subscriptions",
+    ],
+    "analytics/fct_balance_transactions": [
+        "staging/stg_stripe__balance_transactions",
+        "staging/stg_stripe__charges",
+        "staging/stg_stripe__disputes",
+        "staging/stg_stripe__payouts",
+        "staging/stg_stripe__refunds",
+    ],
+    "analytics/fct_charges": [
+        "staging/stg_stripe__balance_transactions",
+        "staging/stg_stripe__charges",
+    ],
+    "analytics/fct_credit_notes": ["staging/stg_stripe__credit_notes"],
+    "analytics/fct_disputes": ["staging/stg_stripe__charges", "staging/stg_stripe__disputes"],
+    "analytics/fct_invoice_lines": [
+        "staging/stg_stripe__invoice_line_items",
+        "staging/stg_stripe__invoices",
+    ],
+    "analytics/fct_invoices": [
+        "staging/stg_stripe__invoice_line_items",
+        "staging/stg_stripe__invoices",
+    ],
+    "analytics/fct_refunds": ["staging/stg_stripe__charges", "staging/stg_stripe__refunds"],
+    "analytics/revenue_daily": ["staging/stg_stripe__balance_transactions"],
 }
 EXPECTED_GROUPS = {
     "stripe_landing": "stripe_landing",

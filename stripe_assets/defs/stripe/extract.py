@@ -119,6 +119,7 @@ class StripeSync:
         self.report = SyncReport()
         self.tracker = ReferenceTracker()
         self._planned, self._changes = False, None
+        self.fallback = False  # the events cursor left Stripe's window: mutable lists in full
         self._bounds: list[tuple[int, int | None]] | None = None
         self.started_at = datetime.now(UTC)
         self._plan_lock = threading.Lock()
@@ -143,7 +144,7 @@ class StripeSync:
         elif changes is not None:
             yield from self.changed(resource, changes)
         else:
-            yield from self.full_list(resource, "fallback_full" if self.report.notes else "full")
+            yield from self.full_list(resource, "fallback_full" if self.fallback else "full")
 
     def _plan_once(self, state: dict) -> EventChanges | None:
         with self._plan_lock:  # resources run in parallel threads; the first one plans
@@ -154,31 +155,35 @@ class StripeSync:
     # -- planning (runs inside the dlt source, where its state is at hand) -------------------
 
     def plan(self, state: dict) -> EventChanges | None:
-        """Read the events since the cursor, or None when mutable resources need a full list."""
-        newest = self._newest_event()
+        """Read the events since the cursor, or None when mutable resources need a full list.
+
+        Before a full list the cursor moves to the newest event, so changes made while the list
+        is read are applied next time.
+        """
         cursor = state.get("events_cursor")
         changes = None
-        if cursor is not None:
-            if self._still_in_events_window(cursor):
-                changes = self._events_since(cursor)
-            else:
+        if cursor is not None and self._still_in_events_window(cursor):
+            changes = self._events_since(cursor)
+            newest = _event_cursor(changes.events[0]) if changes.events else cursor
+        else:
+            if cursor is not None:
+                self.fallback = True
                 note = (
                     f"The events cursor ({cursor['id']}, {_iso(cursor['created'])}) is older than "
                     "Stripe's events window: listing mutable resources in full."
                 )
                 self.report.notes.append(note)
                 log.warning(note)
-        if changes is not None and changes.events:
-            newest = {"id": changes.events[0]["id"], "created": changes.events[0]["created"]}
-        state["events_cursor"] = newest or cursor
-        if state["events_cursor"]:
-            self.report.cursors["events"] = _iso(state["events_cursor"]["created"])
+            newest = self._newest_event() or cursor
+        state["events_cursor"] = newest
+        if newest:
+            self.report.cursors["events"] = _iso(newest["created"])
         return changes
 
     def _newest_event(self) -> dict | None:
         page = self.client.get("/v1/events", {"limit": 1}, resource="events")
         data = page.get("data") or []
-        return {"id": data[0]["id"], "created": data[0]["created"]} if data else None
+        return _event_cursor(data[0]) if data else None
 
     def _still_in_events_window(self, cursor: dict) -> bool:
         return self.client.get_optional(f"/v1/events/{cursor['id']}", resource="events") is not None
@@ -282,6 +287,10 @@ class StripeSync:
         for object_id in ids:
             obj = self.client.get(f"{resource.path}/{object_id}", resource=resource.table)
             yield _stamp([obj], datetime.now(UTC))
+
+
+def _event_cursor(event: StripeObject) -> dict:
+    return {"id": event["id"], "created": event["created"]}
 
 
 def _iso(epoch: int) -> str:

@@ -1,0 +1,47 @@
+with
+
+charges as (
+
+    select * from {{ ref('stg_stripe__charges') }}
+
+),
+
+balance_transactions as (
+
+    select * from {{ ref('stg_stripe__balance_transactions') }}
+
+),
+
+final as (
+
+    select
+        charges.charge_id,
+        charges.customer_id,
+        charges.payment_intent_id,
+        charges.balance_transaction_id,
+        charges.currency,
+        charges.status,
+        charges.description,
+        charges.failure_code,
+        charges.failure_message,
+        charges.amount,
+        charges.amount_captured,
+        charges.amount_refunded,
+        charges.amount_major,
+        charges.amount_captured_major,
+        charges.amount_refunded_major,
+        balance_transactions.fee,
+        balance_transactions.net,
+        balance_transactions.fee_major,
+        balance_transactions.net_major,
+        charges.is_paid,
+        charges.is_refunded,
+        charges.is_disputed,
+        charges.created_at
+    from charges
+    left join balance_transactions
+        on charges.balance_transaction_id = balance_transactions.balance_transaction_id
+
+)
+
+select * from final
