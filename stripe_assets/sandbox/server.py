@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from .api import Query, SandboxApi, StripeError
 from .objects import API_VERSION
 
@@ -158,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, headers)
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-        payload = json.dumps(body).encode()
+        payload = orjson.dumps(body)  # a page of invoices is ~400 KB: stdlib json halves throughput
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -126,8 +127,8 @@ class StripeClient:
                 continue
             if response.status_code == 200:
                 try:
-                    return response.json()
-                except ValueError:
+                    return orjson.loads(response.content)
+                except orjson.JSONDecodeError:
                     if attempt == self.max_attempts:
                         raise StripeApiError(
                             f"Stripe returned a malformed page for {resource} (not JSON) "
