@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # dbt, dagster and ruff are found on PATH by the tools that call them.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run rebuild-raw dev test lint format clean constraints
+.PHONY: setup run rebuild-raw docs dev test lint format clean constraints
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ run: setup  ## extract → landing → raw → dbt → checks, then print a summ
 
 rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
 	$(BIN)/python -m stripe_assets.launcher rebuild-raw
+
+docs: setup  ## dbt's documentation site on http://127.0.0.1:8080 (DBT_DOCS_PORT)
+	$(BIN)/python -m stripe_assets.launcher docs
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless STRIPE_API_KEY is set)
 	$(BIN)/python -m stripe_assets.launcher dev

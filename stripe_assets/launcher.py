@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stripe_assets.defs.dbt.project import prepare_manifest
-from stripe_assets.settings import PROJECT_ROOT, load_settings
+from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
 UI_HOST = "127.0.0.1"
@@ -66,6 +66,19 @@ def rebuild_raw() -> int:
     return run_pipeline_with_summary(stripe_raw_rebuild_job.name)
 
 
+def docs() -> int:
+    """dbt's documentation site for the project, generated from the warehouse and served."""
+    from stripe_assets.defs.dbt.project import dbt_resource
+
+    port = os.environ.get("DBT_DOCS_PORT", "8080")
+    load_settings().duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # before any run
+    dbt = dbt_resource()
+    dbt.cli(["docs", "generate"], target_path=Path("target")).wait()
+    print(f"Serving dbt docs at http://{UI_HOST}:{port} (Ctrl-C to stop).", flush=True)
+    serve = [dbt.dbt_executable, "docs", "serve", "--host", UI_HOST, "--port", port]
+    return _serve([*serve, "--no-browser", "--profiles-dir", str(DBT_PROJECT_DIR)], DBT_PROJECT_DIR)
+
+
 def dev() -> int:
     """`dagster dev` beside a sandbox, both stopped by Ctrl-C or SIGTERM."""
     ui_port = os.environ.get("DAGSTER_UI_PORT", "3000")
@@ -74,24 +87,32 @@ def dev() -> int:
         print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
         dagster = str(Path(sys.executable).with_name("dagster"))
         command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
-        ui = subprocess.Popen([*command, "-h", UI_HOST, "-p", ui_port], cwd=PROJECT_ROOT)
-        # Ctrl-C reaches dagster dev directly (same terminal); SIGTERM is passed on to it. Either
-        # way dagster dev shuts its own processes down, then the sandbox stops on the way out.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, lambda signum, _: ui.send_signal(signum))
-        return ui.wait()
+        return _serve([*command, "-h", UI_HOST, "-p", ui_port], PROJECT_ROOT)
+
+
+def _serve(command: list[str], cwd: Path) -> int:
+    """Run a server in the foreground until it stops, and let it stop cleanly.
+
+    Ctrl-C reaches the server directly (same terminal); SIGTERM is passed on to it. Either way
+    it shuts its own processes down, and context managers (the sandbox) close on the way out.
+    """
+    server = subprocess.Popen(command, cwd=cwd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, _: server.send_signal(signum))
+    return server.wait()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.launcher")
-    parser.add_argument("command", choices=["run", "dev", "rebuild-raw"])
+    parser.add_argument("command", choices=["run", "dev", "rebuild-raw", "docs"])
     args = parser.parse_args(argv)
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which
     # warehouse.py handles; its errors still surface as exceptions.
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     # Tools we start (dagster dev, its code server, dbt) come from this Python's environment.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    sys.exit({"run": run, "dev": dev, "rebuild-raw": rebuild_raw}[args.command]())
+    commands = {"run": run, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
+    sys.exit(commands[args.command]())
 
 
 if __name__ == "__main__":

@@ -67,3 +67,44 @@ def test_dev_serves_the_whole_lineage(tmp_path):
         finally:
             with contextlib.suppress(ProcessLookupError):  # nothing may outlive the test
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_docs_serves_every_model_documented(tmp_path):
+    """`make docs`: dbt's site on 127.0.0.1, and no model or column without a description."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripe_assets.launcher", "docs"],
+        cwd=PROJECT_ROOT,
+        env=Workspace(tmp_path).env(DBT_DOCS_PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + UI_STARTUP_TIMEOUT_S
+        manifest = None
+        while manifest is None and time.monotonic() < deadline:
+            assert process.poll() is None, "make docs exited"
+            try:
+                manifest = requests.get(f"http://127.0.0.1:{port}/manifest.json", timeout=5).json()
+            except (requests.RequestException, ValueError):
+                time.sleep(1)
+        assert manifest is not None
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+        assert len(models) >= 30
+        undocumented = [m["name"] for m in models if not m["description"].strip()]
+        undocumented += [
+            f"{m['name']}.{column}"
+            for m in models
+            for column, spec in m["columns"].items()
+            if not spec["description"].strip()
+        ]
+        assert not undocumented
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
