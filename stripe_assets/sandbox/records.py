@@ -115,10 +115,8 @@ class Subscription:
     cancel_at: int | None = None
     canceled_at: int | None = None
     ended_at: int | None = None
-    pause_collection: str | None = None
     invoices: list[Invoice] = field(default_factory=list)
     history: list[MrrPoint] = field(default_factory=list)
-    failed_attempts: int = 0
 
     @property
     def currency(self) -> str:

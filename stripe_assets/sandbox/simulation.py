@@ -20,7 +20,7 @@ import string
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 
 from . import catalog, objects
@@ -1035,7 +1035,3 @@ def _card_fee(amount: int, currency: str) -> int:
     if currency == "jpy":
         return round(amount * 0.036)
     return round(amount * 0.029) + 30
-
-
-def default_start(end: date) -> date:
-    return end - timedelta(days=3 * 365)

@@ -20,7 +20,7 @@ reference in raw resolves.
 
 from dataclasses import dataclass, field
 
-ID, JSON, INT, BOOL = "text", "json", "bigint", "bool"
+ID, JSON, INT = "text", "json", "bigint"
 
 
 @dataclass(frozen=True)

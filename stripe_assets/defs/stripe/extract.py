@@ -323,11 +323,6 @@ def _stripe_api_source(sync: StripeSync) -> Iterator[DltResource]:
         yield rows
 
 
-def _chain(*iterators: Iterator) -> Iterator:
-    for iterator in iterators:
-        yield from iterator
-
-
 def _only_deletions(changes: EventChanges | None) -> EventChanges:
     """Catalog resources are listed in full; from events they need only what was deleted."""
     kept = EventChanges()
