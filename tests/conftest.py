@@ -17,11 +17,10 @@ import requests
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 
-# The pipeline's MRR models do not yet rebuild mid-life changes, so its sandbox keeps them off.
 # dlt warns about every all-null column; the tests assert on what matters instead.
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
-SANDBOX_ARGS = ("--customers", "150", "--seed", "11", "--lifecycle", "basic")
+SANDBOX_ARGS = ("--customers", "150", "--seed", "11")
 RUN_TIMEOUT_S = 600
 
 
@@ -47,7 +46,7 @@ class Workspace:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("STRIPE_", "AWS_", "LANDING_", "DUCKDB_", "DAGSTER_"))
+            if not key.startswith(("STRIPE_", "AWS_", "LANDING_", "DUCKDB_", "DAGSTER_", "MRR_"))
         }
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(
@@ -83,5 +82,15 @@ def truth(sandbox: RunningSandbox) -> dict:
 
 
 @pytest.fixture(scope="session")
-def sandbox_env(sandbox: RunningSandbox) -> dict[str, str]:
-    return {"STRIPE_API_BASE": sandbox.url, "STRIPE_API_KEY": sandbox.api_key}
+def sandbox_env(sandbox: RunningSandbox, truth: dict) -> dict[str, str]:
+    return pipeline_env(sandbox, truth)
+
+
+def pipeline_env(sandbox: RunningSandbox, truth: dict) -> dict[str, str]:
+    """What a pipeline run against the sandbox needs: its URL and key, and its clock, which
+    runs on its own (`advance`), as "now" for the current month's MRR."""
+    return {
+        "STRIPE_API_BASE": sandbox.url,
+        "STRIPE_API_KEY": sandbox.api_key,
+        "MRR_AS_OF": truth["as_of"],
+    }

@@ -18,12 +18,31 @@ EXPECTED_GRAPH = {
     **{f"stripe_landing/{table}": [] for table in TABLES},
     **{f"stripe/{table}": [f"stripe_landing/{table}"] for table in TABLES},
     **{f"staging/{model}": deps for model, deps in STAGING_DEPS.items()},
-    "intermediate/int_subscription_items_monthly_amount": [
+    "intermediate/int_subscription_item_versions": [
+        "staging/stg_stripe__invoice_items",
+        "staging/stg_stripe__prices",
         "staging/stg_stripe__subscription_items",
         "staging/stg_stripe__subscriptions",
     ],
+    "intermediate/int_subscription_discounts": ["staging/stg_stripe__subscriptions"],
+    "intermediate/int_subscription_counted_periods": [
+        "staging/stg_stripe__invoices",
+        "staging/stg_stripe__subscriptions",
+    ],
     "intermediate/int_subscription_mrr_monthly": [
-        "intermediate/int_subscription_items_monthly_amount",
+        "intermediate/int_subscription_counted_periods",
+        "intermediate/int_subscription_discounts",
+        "intermediate/int_subscription_item_versions",
+        "staging/stg_stripe__subscriptions",
+    ],
+    "analytics/fct_mrr": ["intermediate/int_subscription_mrr_monthly"],
+    "analytics/mrr_movements": ["analytics/fct_mrr"],
+    "analytics/saas_kpis_monthly": ["analytics/fct_mrr", "analytics/mrr_movements"],
+    "analytics/cohort_retention": ["analytics/dim_customers", "analytics/fct_mrr"],
+    "analytics/trial_funnel": [
+        "analytics/dim_customers",
+        "analytics/fct_mrr",
+        "intermediate/int_subscription_counted_periods",
         "staging/stg_stripe__subscriptions",
     ],
     "analytics/mrr_monthly": ["intermediate/int_subscription_mrr_monthly"],

@@ -7,12 +7,12 @@
 {%- endmacro %}
 
 {#-
-    "Now" for point-in-time metrics, as TIMESTAMP WITH TIME ZONE: the `as_of` var when given
-    (ISO-8601 string; a value without an explicit offset is read as UTC), else the current
-    timestamp of the build.
+    "Now" for point-in-time metrics, as TIMESTAMP WITH TIME ZONE: the `as_of` var when given,
+    else the MRR_AS_OF environment variable (ISO-8601 strings; a value without an explicit
+    offset is read as UTC), else the current timestamp of the build.
 -#}
 {% macro as_of_timestamp() -%}
-    {%- set as_of = var('as_of', none) -%}
+    {%- set as_of = var('as_of', none) or env_var('MRR_AS_OF', '') -%}
     {%- if as_of is none or (as_of | string | trim) == '' -%}
         current_timestamp
     {%- else -%}
@@ -23,4 +23,9 @@
             (cast('{{ as_of_text }}' as timestamp) at time zone 'UTC')
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The calendar month (DATE, UTC) that contains "now" (see as_of_timestamp). -#}
+{% macro current_month() -%}
+    cast(date_trunc('month', {{ as_of_timestamp() }} at time zone 'UTC') as date)
 {%- endmacro %}

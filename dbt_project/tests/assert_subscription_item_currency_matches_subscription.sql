@@ -4,8 +4,9 @@
 -- Multi-currency prices (currency_options) would make these differ; flag them.
 select
     subscription_item_id,
+    valid_from_at,
     subscription_id,
     currency,
     price_currency
-from {{ ref('int_subscription_items_monthly_amount') }}
+from {{ ref('int_subscription_item_versions') }}
 where currency is distinct from price_currency

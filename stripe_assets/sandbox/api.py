@@ -250,6 +250,8 @@ class SandboxApi:
             "events",
         ):
             by_id.update((record.id, record) for record in getattr(business, attribute))
+        # discounts have no list endpoint; they are reached by expanding `discounts`
+        by_id.update((s.discount.id, s.discount) for s in business.subscriptions if s.discount)
         self.listings, self.by_id = listings, by_id
         gc.freeze()  # the indexes live as long as the records: keep them out of GC scans
 
@@ -396,11 +398,16 @@ class SandboxApi:
     def _expand_path(self, obj: StripeObject, fields: list[str], path: str) -> StripeObject:
         head, rest = fields[0], fields[1:]
         value = obj.get(head) if isinstance(obj, dict) else None
+        if isinstance(value, list):  # a list of ids (`discounts`) expands element by element
+            return {**obj, head: [self._expanded(element, rest, path) for element in value]}
+        return {**obj, head: self._expanded(value, rest, path)}
+
+    def _expanded(self, value: Any, rest: list[str], path: str) -> StripeObject:
         if isinstance(value, str) and value in self.by_id:
             value = objects.render(self.by_id[value])
         if not isinstance(value, dict):
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
-        return {**obj, head: self._expand_path(value, rest, path) if rest else value}
+        return self._expand_path(value, rest, path) if rest else value
 
 
 def _created_bounds(listing: _Listing, query: Query) -> tuple[int, int]:

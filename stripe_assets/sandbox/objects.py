@@ -235,6 +235,11 @@ def plan(record: Price) -> StripeObject:
 def coupon(record: Coupon) -> StripeObject:
     if record.deleted_at is not None:
         return deleted(record.id, "coupon")
+    return coupon_body(record)
+
+
+def coupon_body(record: Coupon) -> StripeObject:
+    """The coupon in full: how discounts show it, even once it is deleted (and no longer valid)."""
     return {
         "id": record.id,
         "object": "coupon",
@@ -250,11 +255,12 @@ def coupon(record: Coupon) -> StripeObject:
         "percent_off": record.percent_off,
         "redeem_by": None,
         "times_redeemed": record.times_redeemed,
-        "valid": True,
+        "valid": record.deleted_at is None,
     }
 
 
-def discount(record: Discount, subscription: Subscription) -> StripeObject:
+def discount(record: Discount) -> StripeObject:
+    subscription = record.subscription
     return {
         "id": record.id,
         "object": "discount",
@@ -265,7 +271,7 @@ def discount(record: Discount, subscription: Subscription) -> StripeObject:
         "invoice": None,
         "invoice_item": None,
         "promotion_code": None,
-        "source": {"coupon": coupon(record.coupon), "type": "coupon"},
+        "source": {"coupon": coupon_body(record.coupon), "type": "coupon"},
         "start": record.start,
         "subscription": subscription.id,
         "subscription_item": None,
@@ -563,7 +569,12 @@ def invoice_item(record: InvoiceItem) -> StripeObject:
         "metadata": {},
         "net_amount": record.amount,
         "parent": {
-            "subscription_details": {"subscription": subscription_id},
+            "subscription_details": {
+                "subscription": subscription_id,
+                "subscription_item": record.subscription_item.id
+                if record.subscription_item
+                else None,
+            },
             "type": "subscription_details",
         },
         "period": {"end": record.period_end, "start": record.period_start},
@@ -898,6 +909,7 @@ _RENDERERS = {
     Product: product,
     Price: price,
     Coupon: coupon,
+    Discount: discount,
     Subscription: subscription,
     SubscriptionItem: subscription_item,
     Invoice: invoice,
@@ -927,6 +939,7 @@ _OBJECT_NAMES = {
     Product: "product",
     Price: "price",
     Coupon: "coupon",
+    Discount: "discount",
     Subscription: "subscription",
     SubscriptionItem: "subscription_item",
     Invoice: "invoice",

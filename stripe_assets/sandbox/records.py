@@ -59,6 +59,7 @@ class Coupon:
 class Discount:
     id: str
     coupon: Coupon
+    subscription: Subscription
     start: int
     end: int | None  # repeating coupons end; forever and once do not
 
@@ -142,6 +143,7 @@ class InvoiceItem:
     price: Price | None = None
     quantity: int = 1
     proration: bool = False
+    subscription_item: SubscriptionItem | None = None  # the item a proration re-prices
     invoice: Invoice | None = None
 
 

@@ -418,7 +418,7 @@ class Simulation:
         end = None
         if coupon.duration == "repeating":
             end = add_months(self.now, coupon.duration_in_months or 1)
-        subscription.discount = Discount(self.new_id("di", 24), coupon, self.now, end)
+        subscription.discount = Discount(self.new_id("di", 24), coupon, subscription, self.now, end)
 
     def _start_period(self, subscription: Subscription, start: int) -> None:
         months = subscription.items[0].price.months_per_period
@@ -487,8 +487,9 @@ class Simulation:
         start, end = subscription.current_period_start, subscription.current_period_end
         months = subscription.items[0].price.months_per_period
 
-        def sometime() -> int:
-            return start + 1 + self.rng.randrange(max(1, end - start - 1))
+        def sometime(margin: int = 0) -> int:
+            """An instant inside the period, at least `margin` seconds before its end."""
+            return start + 1 + self.rng.randrange(max(1, end - start - 1 - margin))
 
         churn = {"Free": 0.05, "Starter": 0.035, "Professional": 0.025, "Team": 0.015}
         plan_name = subscription.items[0].price.product.name
@@ -502,10 +503,11 @@ class Simulation:
         if self.rng.random() < 0.03:
             self._at(sometime(), self._add_one_off, subscription)
         if self.plan.full:
+            # a day before the period ends at the latest, so no proration rounds to zero
             if plan_name in ("Starter", "Professional") and self.rng.random() < 0.05:
-                self._at(sometime(), self._switch_plan, subscription)
+                self._at(sometime(DAY), self._switch_plan, subscription)
             if plan_name == "Team" and self.rng.random() < 0.15:
-                self._at(sometime(), self._change_seats, subscription)
+                self._at(sometime(DAY), self._change_seats, subscription)
 
     def _cancel_at_period_end(self, subscription: Subscription) -> None:
         if subscription.status not in COUNTED_STATUSES or subscription.cancel_at_period_end:
@@ -581,7 +583,7 @@ class Simulation:
                 end,
                 line_price,
                 line_quantity,
-                proration=True,
+                proration_of=item,
             )
 
     def _add_one_off(self, subscription: Subscription) -> None:
@@ -599,7 +601,7 @@ class Simulation:
         period_end: int,
         price: Price | None = None,
         quantity: int = 1,
-        proration: bool = False,
+        proration_of: SubscriptionItem | None = None,
     ) -> None:
         item = InvoiceItem(
             id=self.new_id("ii", 24),
@@ -612,7 +614,8 @@ class Simulation:
             period_end=period_end,
             price=price,
             quantity=quantity,
-            proration=proration,
+            proration=proration_of is not None,
+            subscription_item=proration_of,
         )
         self.business.invoice_items.append(item)
         self._pending_items[subscription.customer.id].append(item)

@@ -1,17 +1,13 @@
 {#-
     One row per (month, subscription) for every subscription that counts toward MRR at the
-    last instant of the month (for the current month: at "now", see the `as_of` var).
+    month's last instant (for the current month: at "now", see the `as_of` var), with its
+    MRR at that instant as an exact fraction mrr_numerator / mrr_denominator minor units.
 
-    Counting rule (this version, before history is rebuilt from invoices and events):
-      * current month: the subscription's current status is active or past_due;
-      * past months: counting_start < next_month_start
-                     and (ended_at is null or ended_at >= next_month_start),
-        with counting_start = coalesce(trial_end_at, started_at); a subscription that ended
-        during or at the end of its trial (ended_at <= trial_end_at) never counts.
-    Items belong to their subscription for its whole life (no item changes yet).
-
-    The subscription's MRR is an exact fraction mrr_numerator / mrr_denominator in minor
-    units (see int_subscription_items_monthly_amount); mrr_minor is its DOUBLE value.
+    Counted: in a period of int_subscription_counted_periods (past months), or status active
+    or past_due now (current month). Its MRR: every licensed item version valid at that
+    instant (int_subscription_item_versions), less forever-coupon discounts
+    (int_subscription_discounts): a percentage off the total, an amount off per billing
+    period spread over the months of that period; never below zero.
 -#}
 
 with
@@ -22,28 +18,27 @@ subscriptions as (
 
 ),
 
-subscription_items_monthly_amount as (
+counted_periods as (
 
-    select * from {{ ref('int_subscription_items_monthly_amount') }}
+    select * from {{ ref('int_subscription_counted_periods') }}
+
+),
+
+item_versions as (
+
+    select * from {{ ref('int_subscription_item_versions') }}
+
+),
+
+discounts as (
+
+    select * from {{ ref('int_subscription_discounts') }}
 
 ),
 
 as_of as (
 
-    select
-        {{ as_of_timestamp() }} as as_of_at
-
-),
-
-month_bounds as (
-
-    select
-        cast(date_trunc('month', (min(subscriptions.started_at) at time zone 'UTC')) as date)
-            as first_month,
-        cast(date_trunc('month', (any_value(as_of.as_of_at) at time zone 'UTC')) as date)
-            as current_month
-    from subscriptions
-    cross join as_of
+    select {{ as_of_timestamp() }} as as_of_at
 
 ),
 
@@ -51,72 +46,23 @@ months as (
 
     select
         cast(month_start as date) as month,
-        (cast(month_start as timestamp) + interval 1 month) at time zone 'UTC'
-            as next_month_start_at,
-        cast(month_start as date) = month_bounds.current_month as is_current_month
-    from month_bounds
+        cast(month_start as date) = cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as date)
+            as is_current_month,
+        case
+            when cast(month_start as date)
+                = cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as date)
+                then as_of.as_of_at
+            else ((month_start + interval 1 month) at time zone 'UTC') - interval 1 second
+        end as measured_at
+    from as_of
     cross join generate_series(
-        cast(month_bounds.first_month as timestamp),
-        cast(month_bounds.current_month as timestamp),
+        (
+            select cast(date_trunc('month', min(created_at) at time zone 'UTC') as timestamp)
+            from subscriptions
+        ),
+        cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as timestamp),
         interval 1 month
     ) as spine(month_start)
-
-),
-
-subscription_denominators as (
-
-    select
-        subscription_id,
-        {{ lcm_agg('monthly_amount_denominator') }} as mrr_denominator
-    from subscription_items_monthly_amount
-    group by subscription_id
-
-),
-
-subscription_mrr as (
-
-    select
-        subscription_items_monthly_amount.subscription_id,
-        subscription_denominators.mrr_denominator,
-        sum(
-            subscription_items_monthly_amount.monthly_amount_numerator
-            * (
-                subscription_denominators.mrr_denominator
-                // subscription_items_monthly_amount.monthly_amount_denominator
-            )
-        ) as mrr_numerator
-    from subscription_items_monthly_amount
-    inner join subscription_denominators
-        on subscription_items_monthly_amount.subscription_id
-            = subscription_denominators.subscription_id
-    group by
-        subscription_items_monthly_amount.subscription_id,
-        subscription_denominators.mrr_denominator
-
-),
-
-subscription_windows as (
-
-    select
-        subscriptions.subscription_id,
-        subscriptions.customer_id,
-        subscriptions.currency,
-        subscriptions.status,
-        subscriptions.started_at,
-        subscriptions.trial_end_at,
-        subscriptions.ended_at,
-        coalesce(subscriptions.trial_end_at, subscriptions.started_at) as counting_start_at,
-        coalesce(
-            subscriptions.ended_at is not null
-            and subscriptions.trial_end_at is not null
-            and subscriptions.ended_at <= subscriptions.trial_end_at,
-            false
-        ) as ended_in_trial,
-        coalesce(subscription_mrr.mrr_numerator, 0) as mrr_numerator,
-        coalesce(subscription_mrr.mrr_denominator, 1) as mrr_denominator
-    from subscriptions
-    left join subscription_mrr
-        on subscriptions.subscription_id = subscription_mrr.subscription_id
 
 ),
 
@@ -124,41 +70,146 @@ counted as (
 
     select
         months.month,
-        months.is_current_month,
-        subscription_windows.*
+        months.measured_at,
+        counted_periods.subscription_id
     from months
-    inner join subscription_windows
-        on (
-            months.is_current_month
-            and subscription_windows.status in ('active', 'past_due')
+    inner join counted_periods
+        on not months.is_current_month
+        and counted_periods.counted_from_at <= months.measured_at
+        and (
+            counted_periods.counted_until_at is null
+            or months.measured_at < counted_periods.counted_until_at
         )
-        or (
-            not months.is_current_month
-            and not subscription_windows.ended_in_trial
-            and subscription_windows.counting_start_at < months.next_month_start_at
-            and (
-                subscription_windows.ended_at is null
-                or subscription_windows.ended_at >= months.next_month_start_at
+
+    union all
+
+    select
+        months.month,
+        months.measured_at,
+        subscriptions.subscription_id
+    from months
+    inner join subscriptions
+        on months.is_current_month
+        and subscriptions.status in ('active', 'past_due')
+
+),
+
+items_at_month_end as (
+
+    select
+        counted.month,
+        counted.measured_at,
+        item_versions.*
+    from counted
+    inner join item_versions
+        on counted.subscription_id = item_versions.subscription_id
+        and item_versions.valid_from_at <= counted.measured_at
+        and (item_versions.valid_to_at is null or counted.measured_at < item_versions.valid_to_at)
+    where item_versions.is_mrr_eligible
+
+),
+
+gross as (
+
+    select
+        month,
+        any_value(measured_at) as measured_at,
+        subscription_id,
+        {{ lcm_agg('monthly_amount_denominator') }} as mrr_denominator,
+        -- periods per year and interval count of the subscription's billing period (Stripe
+        -- bills every recurring item of a subscription on the same interval)
+        any_value(monthly_amount_denominator) as billing_denominator,
+        any_value(
+            case recurring_interval
+                when 'month' then 12 when 'year' then 1 when 'week' then 52 when 'day' then 365
+            end
+        ) as billing_periods_per_year,
+        list(monthly_amount_numerator) as numerators,
+        list(monthly_amount_denominator) as denominators
+    from items_at_month_end
+    group by
+        month,
+        subscription_id
+
+),
+
+gross_exact as (
+
+    select
+        month,
+        measured_at,
+        subscription_id,
+        mrr_denominator,
+        billing_denominator,
+        billing_periods_per_year,
+        list_sum(
+            list_transform(
+                list_zip(numerators, denominators),
+                lambda pair: pair[1] * (mrr_denominator // pair[2])
             )
-        )
+        ) as gross_numerator
+    from gross
+
+),
+
+forever_discounts as (
+
+    select
+        gross_exact.month,
+        gross_exact.subscription_id,
+        -- percent_off has two decimals at most: basis points are exact
+        coalesce(sum(cast(round(discounts.percent_off * 100) as bigint)), 0) as percent_off_bp,
+        coalesce(sum(discounts.amount_off), 0) as amount_off
+    from gross_exact
+    inner join discounts
+        on gross_exact.subscription_id = discounts.subscription_id
+        and discounts.is_mrr_reducing
+        and discounts.discount_start_at <= gross_exact.measured_at
+        and (discounts.discount_end_at is null or gross_exact.measured_at < discounts.discount_end_at)
+    group by
+        gross_exact.month,
+        gross_exact.subscription_id
+
+),
+
+discounted as (
+
+    select
+        gross_exact.month,
+        gross_exact.subscription_id,
+        gross_exact.gross_numerator,
+        gross_exact.mrr_denominator,
+        -- over mrr_denominator x 10000: percent in basis points; amount_off per billing
+        -- period x periods per year / 12 per month
+        greatest(
+            gross_exact.gross_numerator * (10000 - coalesce(forever_discounts.percent_off_bp, 0))
+            - cast(coalesce(forever_discounts.amount_off, 0) as hugeint)
+                * gross_exact.billing_periods_per_year
+                * (gross_exact.mrr_denominator // gross_exact.billing_denominator)
+                * 10000,
+            0
+        ) as mrr_numerator_bp
+    from gross_exact
+    left join forever_discounts
+        on gross_exact.month = forever_discounts.month
+        and gross_exact.subscription_id = forever_discounts.subscription_id
 
 ),
 
 final as (
 
     select
-        month,
-        subscription_id,
-        customer_id,
-        currency,
-        status,
-        is_current_month,
-        counting_start_at,
-        ended_at,
-        cast(mrr_numerator as hugeint) as mrr_numerator,
-        cast(mrr_denominator as bigint) as mrr_denominator,
-        cast(mrr_numerator as double) / mrr_denominator as mrr_minor
-    from counted
+        discounted.month,
+        discounted.subscription_id,
+        subscriptions.customer_id,
+        subscriptions.currency,
+        cast(discounted.mrr_numerator_bp as hugeint) as mrr_numerator,
+        cast(discounted.mrr_denominator * 10000 as bigint) as mrr_denominator,
+        cast(discounted.mrr_numerator_bp as double) / (discounted.mrr_denominator * 10000)
+            as mrr_minor
+    from discounted
+    inner join subscriptions
+        on discounted.subscription_id = subscriptions.subscription_id
 
 )
 

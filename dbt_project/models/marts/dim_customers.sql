@@ -93,6 +93,10 @@ final as (
         customers_with_currency.resolved_currency as currency,
         customers_with_currency.address_country as country,
         customers_with_currency.created_at,
+        -- a deleted customer is a tombstone without `created`: its first subscription dates it
+        coalesce(
+            customers_with_currency.created_at, customer_subscriptions.first_subscription_at
+        ) as signed_up_at,
         customers_with_currency.is_deleted,
         customer_subscriptions.first_subscription_at,
         customer_subscriptions.latest_subscription_status,

@@ -12,6 +12,10 @@ How a resource is kept up to date (`sync`):
 Columns listed here are declared up front because they are often null: dlt only creates a column
 once it sees a value, and the dbt staging models must find every column they read.
 
+`expand` names id fields read as whole objects (a subscription's `discounts`, whose coupon the MRR
+models need and which no list endpoint serves). Event payloads carry such fields as bare ids, so
+an object that arrives through an event with one of them set is retrieved again, expanded.
+
 `references` names the fields that hold another resource's id. Stripe stops listing an object
 once it is deleted (a customer, say) while objects that point to it stay; extraction retrieves such
 referenced-but-unlisted ids one by one, so raw keeps them as `is_deleted` tombstones and every
@@ -34,6 +38,23 @@ class StripeResource:
     parent: str | None = None
     embedded_field: str | None = None
     references: dict[str, str] = field(default_factory=dict)
+    expand: tuple[str, ...] = ()
+
+    def list_params(self) -> dict:
+        expansions = {"expand[]": [f"data.{name}" for name in self.expand]} if self.expand else {}
+        return {**self.params, **expansions}
+
+    def retrieve_params(self) -> dict:
+        return {"expand[]": list(self.expand)} if self.expand else {}
+
+    def needs_expanding(self, obj: dict) -> bool:
+        """Whether an object (from an event) holds a bare id where we read expanded objects."""
+        for name in self.expand:
+            value = obj.get(name)
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, str) for v in values):
+                return True
+        return False
 
 
 RESOURCES: tuple[StripeResource, ...] = (
@@ -96,6 +117,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "subscription",
         "mutable",
         params={"status": "all"},
+        expand=("discounts",),
         references={"customer": "customers"},
         nullable_columns={
             "cancel_at": INT,

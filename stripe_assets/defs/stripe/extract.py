@@ -16,6 +16,7 @@ import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 # shorter than a month.
 BACKFILL_WINDOWS = 6
 WINDOW_MIN_SECONDS = 30 * 86_400
+# Objects retrieved one by one (to expand what an event carried as ids) are read this many at once.
+RETRIEVE_WORKERS = 8
 
 
 @dataclass
@@ -201,7 +204,7 @@ class StripeSync:
     def list_pages(
         self, resource: StripeResource, params: dict | None = None, windows: bool = False
     ) -> Iterator[list[StripeObject]]:
-        query = {**resource.params, **(params or {})}
+        query = {**resource.list_params(), **(params or {})}
         bounds = self._windows() if windows else []
         if len(bounds) > 1:
             pages = self.client.list_windows(resource.path, query, bounds, resource=resource.table)
@@ -244,9 +247,20 @@ class StripeSync:
     ) -> Iterator[list[StripeObject]]:
         self.report.modes[resource.table] = mode
         extracted_at = datetime.now(UTC)
-        for obj, deleted in changes.objects.get(resource.table, {}).values():
-            self.tracker.observe(resource, [obj])
-            yield _stamp([dict(obj)], extracted_at, deleted)
+        changed = changes.objects.get(resource.table, {}).values()
+        with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
+            for obj, deleted in pool.map(lambda change: self._expanded(resource, *change), changed):
+                self.tracker.observe(resource, [obj])
+                yield _stamp([dict(obj)], extracted_at, deleted)
+
+    def _expanded(
+        self, resource: StripeResource, obj: StripeObject, deleted: bool
+    ) -> tuple[StripeObject, bool]:
+        """An event's object, retrieved again when it holds ids we read expanded."""
+        if deleted or not resource.needs_expanding(obj):
+            return obj, deleted
+        path = f"{resource.path}/{obj['id']}"
+        return self.client.get(path, resource.retrieve_params(), resource=resource.table), False
 
     def since_created_cursor(
         self, resource: StripeResource, state: dict
@@ -285,7 +299,9 @@ class StripeSync:
 
     def retrieved(self, resource: StripeResource, ids: list[str]) -> Iterator[list[StripeObject]]:
         for object_id in ids:
-            obj = self.client.get(f"{resource.path}/{object_id}", resource=resource.table)
+            obj = self.client.get(
+                f"{resource.path}/{object_id}", resource.retrieve_params(), resource=resource.table
+            )
             yield _stamp([obj], datetime.now(UTC))
 
 

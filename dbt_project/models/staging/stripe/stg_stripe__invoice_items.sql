@@ -14,6 +14,8 @@ final as (
         customer as customer_id,
         invoice as invoice_id,
         json_extract_string(parent, '$.subscription_details.subscription') as subscription_id,
+        json_extract_string(parent, '$.subscription_details.subscription_item')
+            as subscription_item_id,
         json_extract_string(pricing, '$.price_details.price') as price_id,
         json_extract_string(pricing, '$.price_details.product') as product_id,
 

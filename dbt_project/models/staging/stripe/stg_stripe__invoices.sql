@@ -27,6 +27,7 @@ final as (
         amount_remaining,
         subtotal,
         total,
+        cast(attempt_count as bigint) as attempt_count,
         {{ to_major_units('amount_due', 'currency') }} as amount_due_major,
         {{ to_major_units('amount_paid', 'currency') }} as amount_paid_major,
         {{ to_major_units('amount_remaining', 'currency') }} as amount_remaining_major,

@@ -1,0 +1,143 @@
+{#-
+    One row per subscription and month in which it has MRR, plus the month after its last
+    one (where it churns, at 0): its MRR at the month's last instant and the movement since
+    the previous month.
+
+    Movements are classified the way finance reads them, by customer: a subscription that
+    starts while its customer already pays is expansion, not new; one that ends while its
+    customer keeps paying is contraction, not churn; a customer who paid before, stopped, and
+    pays again is a reactivation.
+
+    Amounts are exact: mrr_numerator / mrr_denominator minor units, with ONE denominator for
+    every row, so any sum of numerators is exact; mrr_minor is the DOUBLE value for reading.
+-#}
+
+with
+
+subscription_mrr_monthly as (
+
+    select * from {{ ref('int_subscription_mrr_monthly') }}
+    where mrr_numerator > 0
+
+),
+
+common_denominator as (
+
+    select {{ lcm_agg('mrr_denominator') }} as mrr_denominator
+    from (select distinct mrr_denominator from subscription_mrr_monthly)
+
+),
+
+paying as (
+
+    select
+        subscription_mrr_monthly.month,
+        subscription_mrr_monthly.subscription_id,
+        subscription_mrr_monthly.customer_id,
+        subscription_mrr_monthly.currency,
+        subscription_mrr_monthly.mrr_numerator
+            * (common_denominator.mrr_denominator // subscription_mrr_monthly.mrr_denominator)
+            as mrr_numerator
+    from subscription_mrr_monthly
+    cross join common_denominator
+
+),
+
+with_previous as (
+
+    select
+        coalesce(this_month.month, cast(previous_month.month + interval 1 month as date))
+            as month,
+        coalesce(this_month.subscription_id, previous_month.subscription_id) as subscription_id,
+        coalesce(this_month.customer_id, previous_month.customer_id) as customer_id,
+        coalesce(this_month.currency, previous_month.currency) as currency,
+        coalesce(this_month.mrr_numerator, 0) as mrr_numerator,
+        coalesce(previous_month.mrr_numerator, 0) as previous_mrr_numerator
+    from paying as this_month
+    full outer join paying as previous_month
+        on this_month.subscription_id = previous_month.subscription_id
+        and this_month.month = cast(previous_month.month + interval 1 month as date)
+
+),
+
+in_range as (
+
+    select * from with_previous
+    where month <= {{ current_month() }}
+
+),
+
+customer_months as (
+
+    select
+        month,
+        customer_id,
+        sum(mrr_numerator) as customer_mrr_numerator,
+        sum(previous_mrr_numerator) as customer_previous_mrr_numerator
+    from in_range
+    group by
+        month,
+        customer_id
+
+),
+
+customer_first_months as (
+
+    select
+        customer_id,
+        min(month) as first_paying_month
+    from paying
+    group by customer_id
+
+),
+
+classified as (
+
+    select
+        in_range.*,
+        case
+            when in_range.previous_mrr_numerator = 0
+                then case
+                    when customer_months.customer_previous_mrr_numerator > 0 then 'expansion'
+                    when in_range.month = customer_first_months.first_paying_month then 'new'
+                    else 'reactivation'
+                end
+            when in_range.mrr_numerator = 0
+                then case
+                    when customer_months.customer_mrr_numerator > 0 then 'contraction'
+                    else 'churn'
+                end
+            when in_range.mrr_numerator > in_range.previous_mrr_numerator then 'expansion'
+            when in_range.mrr_numerator < in_range.previous_mrr_numerator then 'contraction'
+            else 'unchanged'
+        end as movement
+    from in_range
+    inner join customer_months
+        on in_range.month = customer_months.month
+        and in_range.customer_id = customer_months.customer_id
+    inner join customer_first_months
+        on in_range.customer_id = customer_first_months.customer_id
+
+),
+
+final as (
+
+    select
+        classified.month,
+        classified.subscription_id,
+        classified.customer_id,
+        classified.currency,
+        classified.movement,
+        cast(classified.mrr_numerator as double) / common_denominator.mrr_denominator
+            as mrr_minor,
+        cast(classified.previous_mrr_numerator as double) / common_denominator.mrr_denominator
+            as previous_mrr_minor,
+        cast(classified.mrr_numerator as hugeint) as mrr_numerator,
+        cast(classified.previous_mrr_numerator as hugeint) as previous_mrr_numerator,
+        cast(common_denominator.mrr_denominator as bigint) as mrr_denominator
+    from classified
+    cross join common_denominator
+
+)
+
+select * from final

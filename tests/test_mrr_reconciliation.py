@@ -1,0 +1,146 @@
+"""MRR reconciled to the cent against the sandbox's own ledger, over a whole business's life.
+
+A sandbox of 2,000 customers over 3 years with every lifecycle case on (trials, failed payments
+and dunning, unpaid spells, pauses, upgrades, seat changes, forever/once/repeating coupons, price
+rises, cancellations, returns) runs through the pipeline as `make run` runs it. Every month and
+currency of `analytics.mrr_monthly` must equal `/_sandbox/truth` (one minor unit of rounding is
+the only tolerance), before and after the business lives on (`advance`) and an incremental run
+picks the changes up; and the MRR bridge must close every month.
+"""
+
+from collections import defaultdict
+
+import duckdb
+import pytest
+import requests
+
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+
+from .conftest import Workspace, launch, pipeline_env
+
+BUSINESS = ("--customers", "2000", "--seed", "7", "--start", "2023-11-01", "--end", "2026-11-01")
+
+
+@pytest.fixture(scope="module")
+def business() -> RunningSandbox:
+    with running_sandbox(*BUSINESS) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("reconciliation"))
+
+
+def truth_of(sandbox: RunningSandbox) -> dict:
+    return requests.get(f"{sandbox.url}/_sandbox/truth", timeout=60).json()
+
+
+def run_pipeline(sandbox: RunningSandbox, workspace: Workspace) -> dict:
+    """One `make run` against the sandbox as it is now; returns the truth it must match."""
+    truth = truth_of(sandbox)
+    process = launch("run", workspace.env(**pipeline_env(sandbox, truth)))
+    assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-4000:]
+    return truth
+
+
+def query(workspace: Workspace, sql: str) -> list[tuple]:
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
+    expected = {
+        (row["month"], row["currency"]): (
+            row["mrr_minor"],
+            row["active_subscriptions"],
+            row["active_customers"],
+        )
+        for row in truth["mrr"]
+    }
+    actual = {
+        (month, currency): (mrr_minor, subscriptions, customers)
+        for month, currency, mrr_minor, subscriptions, customers in query(
+            workspace,
+            "select strftime(month, '%Y-%m'), currency, mrr_minor, active_subscriptions, "
+            'active_customers from "stripe"."analytics"."mrr_monthly"',
+        )
+    }
+    assert set(actual) == set(expected), "the same months and currencies"
+    wrong = {
+        key: (actual[key], expected[key])
+        for key in expected
+        if abs(actual[key][0] - expected[key][0]) > 1 or actual[key][1:] != expected[key][1:]
+    }
+    assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
+    assert len(expected) >= 36 * 4, "three years of four currencies"
+
+
+def assert_bridge_closes(workspace: Workspace) -> None:
+    rows = query(
+        workspace,
+        "select currency, month, starting_mrr_minor, new_mrr_minor, expansion_mrr_minor, "
+        "contraction_mrr_minor, churned_mrr_minor, reactivation_mrr_minor, ending_mrr_minor "
+        'from "stripe"."analytics"."mrr_movements" order by currency, month',
+    )
+    previous_ending: dict[str, int] = defaultdict(int)
+    for currency, month, start, new, expansion, contraction, churned, reactivation, end in rows:
+        assert end == start + new + expansion - contraction - churned + reactivation, month
+        assert start == previous_ending[currency], (currency, month)
+        previous_ending[currency] = end
+    monthly = dict(
+        ((currency, month), mrr)
+        for currency, month, mrr in query(
+            workspace, 'select currency, month, mrr_minor from "stripe"."analytics"."mrr_monthly"'
+        )
+    )
+    for currency, month, *_, end in rows:
+        assert end == monthly.get((currency, month), 0), (currency, month)
+
+
+@pytest.fixture(scope="module")
+def first_run(business: RunningSandbox, workspace: Workspace) -> dict:
+    return run_pipeline(business, workspace)
+
+
+def test_history_needs_rebuilding(first_run: dict, workspace: Workspace):
+    """The business exercises what a current-state MRR would get wrong."""
+    (changed_items,) = query(
+        workspace,
+        'select count(*) from "stripe"."intermediate"."int_subscription_item_versions" '
+        "where valid_to_at is not null",
+    )[0]
+    (unpaid_spells,) = query(
+        workspace,
+        'select count(*) from "stripe"."intermediate"."int_subscription_counted_periods" '
+        "where counted_until_at is not null",
+    )[0]
+    (forever_coupons,) = query(
+        workspace,
+        'select count(*) from "stripe"."intermediate"."int_subscription_discounts" '
+        "where coupon_duration = 'forever'",
+    )[0]
+    statuses = {
+        status
+        for (status,) in query(
+            workspace, 'select distinct status from "stripe"."staging"."stg_stripe__subscriptions"'
+        )
+    }
+    assert changed_items > 0 and unpaid_spells > 0 and forever_coupons > 0
+    assert {"active", "canceled", "past_due", "unpaid", "trialing", "paused"} <= statuses
+
+
+def test_mrr_equals_truth_for_every_month_and_currency(first_run: dict, workspace: Workspace):
+    assert_mrr_equals_truth(workspace, first_run)
+    assert_bridge_closes(workspace)
+
+
+def test_mrr_still_equals_truth_after_the_business_lives_on(
+    first_run: dict, business: RunningSandbox, workspace: Workspace
+):
+    answer = requests.post(f"{business.url}/_sandbox/advance", json={"days": 10}, timeout=300)
+    assert answer.status_code == 200, answer.text
+    truth = run_pipeline(business, workspace)
+    assert truth["as_of"] > first_run["as_of"]
+    assert_mrr_equals_truth(workspace, truth)
+    assert_bridge_closes(workspace)
