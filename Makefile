@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # dbt, dagster and ruff are found on PATH by the tools that call them.
 export PATH := $(abspath $(BIN)):$(PATH)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run rebuild-raw docs dev test lint format clean constraints
+.PHONY: setup run check rebuild-raw docs dev test browser lint format clean constraints
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,9 @@ setup: $(INSTALLED)
 run: setup  ## extract → landing → raw → dbt → checks, then print a summary
 	$(BIN)/python -m stripe_assets.launcher run
 
+check: setup  ## the whole graph with every check, for CI: exits 1 when an ERROR check fails
+	$(BIN)/python -m stripe_assets.launcher check
+
 rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
 	$(BIN)/python -m stripe_assets.launcher rebuild-raw
 
@@ -28,8 +32,14 @@ docs: setup  ## dbt's documentation site on http://127.0.0.1:8080 (DBT_DOCS_PORT
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless STRIPE_API_KEY is set)
 	$(BIN)/python -m stripe_assets.launcher dev
 
-test: setup lint  ## the whole suite
+test: setup lint browser  ## the whole suite (make check's cases included)
 	$(BIN)/python -m pytest
+
+# The UI test drives Debian's Chromium (no browser can be downloaded here): install it if missing.
+browser:
+	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || { \
+	  echo "Installing Debian's chromium for the UI test..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check .

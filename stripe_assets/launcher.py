@@ -1,4 +1,4 @@
-"""`make run` and `make dev`: one command from a clone to a materialized warehouse or the UI.
+"""`make run`, `make check` and `make dev`: one command from a clone to a warehouse or the UI.
 
 With `STRIPE_API_KEY` unset both start the built-in sandbox on a free port and point the pipeline
 at it; with the key set they use `STRIPE_API_BASE` (Stripe itself by default). Runs are stored in
@@ -19,6 +19,11 @@ from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
+CHECK_STORAGE = {
+    "DUCKDB_PATH": PROJECT_ROOT / "data" / "check" / "stripe.duckdb",
+    "LANDING_BUCKET_URL": PROJECT_ROOT / "data" / "check" / "landing",
+    "DAGSTER_HOME": PROJECT_ROOT / "data" / "check" / "dagster_home",
+}
 UI_HOST = "127.0.0.1"
 
 
@@ -54,6 +59,22 @@ def run() -> int:
         from stripe_assets.run_summary import run_pipeline_with_summary
 
         return run_pipeline_with_summary()
+
+
+def check() -> int:
+    """`make check`, for CI: the whole graph with every check; fails on any failed ERROR check.
+
+    It runs in its own storage under data/check unless DUCKDB_PATH, LANDING_BUCKET_URL or
+    DAGSTER_HOME say otherwise, so checking never touches the warehouse `make run` fills.
+    """
+    for variable, default in CHECK_STORAGE.items():
+        os.environ.setdefault(variable, str(default))
+    prepare_dagster_home()
+    with stripe_endpoint():
+        prepare_manifest()
+        from stripe_assets.run_summary import run_pipeline_with_summary
+
+        return run_pipeline_with_summary(explain_checks=True)
 
 
 def rebuild_raw() -> int:
@@ -104,14 +125,14 @@ def _serve(command: list[str], cwd: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.launcher")
-    parser.add_argument("command", choices=["run", "dev", "rebuild-raw", "docs"])
+    parser.add_argument("command", choices=["run", "check", "dev", "rebuild-raw", "docs"])
     args = parser.parse_args(argv)
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which
     # warehouse.py handles; its errors still surface as exceptions.
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     # Tools we start (dagster dev, its code server, dbt) come from this Python's environment.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    commands = {"run": run, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
+    commands = {"run": run, "check": check, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
     sys.exit(commands[args.command]())
 
 

@@ -18,8 +18,14 @@ from stripe_assets.settings import load_settings
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_pipeline_with_summary(job_name: str = stripe_pipeline_job.name) -> int:
-    """Run a job of the code location in this process and print what it did."""
+def run_pipeline_with_summary(
+    job_name: str = stripe_pipeline_job.name, explain_checks: bool = False
+) -> int:
+    """Run a job of the code location in this process and print what it did.
+
+    Exit code 1 when the run failed or an ERROR check failed. `explain_checks` adds each failed
+    check's evidence (the offending ids in its metadata) to the summary.
+    """
     from stripe_assets.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(job_name)
@@ -32,12 +38,14 @@ def run_pipeline_with_summary(job_name: str = stripe_pipeline_job.name) -> int:
     failed_errors = [
         e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
-    print_summary(load_settings().duckdb_path, evaluations, failures)
+    print_summary(load_settings().duckdb_path, evaluations, failures, explain_checks)
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
     return 0 if result.success and not failed_errors else 1
 
 
-def print_summary(duckdb_path: Path, evaluations: list, failures: list[str]) -> None:
+def print_summary(
+    duckdb_path: Path, evaluations: list, failures: list[str], explain_checks: bool = False
+) -> None:
     for message in failures:
         print(f"\nRun failed: {message}")
     if duckdb_path.exists():
@@ -50,6 +58,12 @@ def print_summary(duckdb_path: Path, evaluations: list, failures: list[str]) -> 
     for evaluation in failed:
         severity = evaluation.severity.value
         print(f"  {severity:<5} {evaluation.asset_key.to_user_string()} · {evaluation.check_name}")
+        if evaluation.description:
+            print(f"        {evaluation.description}")
+        if explain_checks:
+            for name, value in evaluation.metadata.items():
+                if value.value not in ([], 0, None, ""):
+                    print(f"        {name}: {value.value}")
 
 
 def _print_raw_counts(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -22,6 +22,9 @@ class Settings:
     stripe_resources: str = ""  # comma-separated tables; empty means all
     sync_start: str = ""  # YYYY-MM-DD: the first backfill reads objects created since then
     requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
+    freshness_hours: float = 26.0  # landing, raw and marts older than this are stale
+    sync_cron: str = "0 * * * *"  # incremental syncs into the landing zone
+    dbt_build_cron: str = "0 6 * * *"  # the daily full dbt build
 
 
 def _from_root(path: str) -> Path:
@@ -40,6 +43,9 @@ def load_settings() -> Settings:
         stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
         sync_start=os.environ.get("STRIPE_SYNC_START", ""),
         requests_per_second=float(os.environ.get("STRIPE_REQUESTS_PER_SECOND") or 0),
+        freshness_hours=float(os.environ.get("FRESHNESS_HOURS") or 26),
+        sync_cron=os.environ.get("STRIPE_SYNC_CRON") or "0 * * * *",
+        dbt_build_cron=os.environ.get("DBT_BUILD_CRON") or "0 6 * * *",
     )
 
 

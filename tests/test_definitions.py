@@ -124,6 +124,10 @@ def test_dbt_tests_are_asset_checks(asset_graph):
     checked = {key.asset_key.to_user_string() for key in asset_graph.asset_check_keys}
     assert {f"staging/stg_stripe__{table}" for table in TABLES} <= checked
     assert "analytics/mrr_monthly" in checked
+    bridge = dg.AssetCheckKey(
+        dg.AssetKey(["analytics", "mrr_movements"]), "assert_mrr_movements_bridge_closes"
+    )
+    assert bridge in asset_graph.asset_check_keys
 
 
 def test_the_pipeline_job_selects_every_asset():
@@ -143,3 +147,45 @@ def test_dagster_validates_the_workspace(asset_graph):
         timeout=300,
     )
     assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def test_checks_protecting_the_marts_block_and_the_others_warn(asset_graph):
+    """Severity by design: integrity and reconciliation on raw block; the rest never do."""
+    blocking = {
+        f"{key.asset_key.to_user_string()}:{key.name}"
+        for key in asset_graph.asset_check_keys
+        if asset_graph.get_check_spec(key).blocking and key.asset_key.path[0] == "stripe"
+    }
+    expected = {f"stripe/{table}:id_present_and_unique" for table in TABLES}
+    referencing = ["subscriptions", "subscription_items", "invoices", "invoice_line_items"]
+    referencing += ["invoice_items", "credit_notes", "payment_intents", "charges", "refunds"]
+    referencing += ["disputes"]
+    expected |= {f"stripe/{table}:references_resolve" for table in referencing}
+    expected |= {
+        "stripe/invoices:totals_match_lines",
+        "stripe/balance_transactions:balance_transactions_match_sources",
+    }
+    assert blocking == expected
+    for key in asset_graph.asset_check_keys:
+        if key.name in ("fresh", "row_count_did_not_drop", "column_schema_unchanged"):
+            assert not asset_graph.get_check_spec(key).blocking, key
+    keys = asset_graph.asset_check_keys
+    fresh = {key.asset_key.to_user_string() for key in keys if key.name == "fresh"}
+    assert {f"stripe_landing/{t}" for t in TABLES} | {f"stripe/{t}" for t in TABLES} <= fresh
+    assert "analytics/mrr_movements" in fresh
+
+
+def test_automation_is_defined():
+    from stripe_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    repository = defs.get_repository_def()
+    schedules = {s.name: s for s in repository.schedule_defs}
+    assert schedules["stripe_sync_schedule"].cron_schedule == "0 * * * *"
+    assert schedules["stripe_sync_schedule"].job_name == "stripe_sync"
+    assert schedules["stripe_dbt_build_schedule"].job_name == "stripe_dbt_build"
+    sensors = {s.name for s in repository.sensor_defs}
+    assert sensors == {"landing_zone_sensor", "freshness_sensor"}
+    assert {"stripe_pipeline", "stripe_sync", "stripe_load", "stripe_dbt_build"} <= {
+        job.name for job in repository.get_all_jobs()
+    }

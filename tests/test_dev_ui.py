@@ -2,13 +2,16 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from stripe_assets.settings import PROJECT_ROOT
 
@@ -16,7 +19,38 @@ from .conftest import Workspace
 from .test_definitions import EXPECTED_GRAPH
 
 UI_STARTUP_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 900
 ASSET_GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}"""
+RUN_STATUS = "query Status($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"
+PIPELINE_RUN = {
+    "selector": {
+        "repositoryLocationName": "stripe_assets",
+        "repositoryName": "__repository__",
+        "jobName": "stripe_pipeline",
+    },
+    "runConfigData": {},
+}
+# Debian's chromium (`make test` installs it: browsers cannot be downloaded here), or Chrome
+CHROMIUM = shutil.which("chromium") or shutil.which("google-chrome") or "/usr/bin/chromium"
+# as root, without a sandbox; no calls home (the network is closed) and a clean profile
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "ui"
 
 
 def free_port() -> int:
@@ -40,9 +74,12 @@ def wait_for_asset_nodes(url: str, process: subprocess.Popen) -> list[dict]:
     raise AssertionError(f"no asset graph at {url} after {UI_STARTUP_TIMEOUT_S}s")
 
 
-def test_dev_serves_the_whole_lineage(tmp_path):
+@pytest.fixture(scope="module")
+def dev_ui(tmp_path_factory) -> str:
+    """`make dev` as a user starts it (no key: it brings its own sandbox), on a free port."""
     port = free_port()
-    env = Workspace(tmp_path).env(DAGSTER_UI_PORT=str(port), SANDBOX_PORT="0")
+    root = tmp_path_factory.mktemp("dev")
+    env = Workspace(root).env(DAGSTER_UI_PORT=str(port), SANDBOX_PORT="0")
     process = subprocess.Popen(
         [sys.executable, "-m", "stripe_assets.launcher", "dev"],
         cwd=PROJECT_ROOT,
@@ -51,22 +88,74 @@ def test_dev_serves_the_whole_lineage(tmp_path):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        nodes = wait_for_asset_nodes(f"http://127.0.0.1:{port}", process)
-        served = {
-            "/".join(node["assetKey"]["path"]): sorted(
-                "/".join(dep["path"]) for dep in node["dependencyKeys"]
-            )
-            for node in nodes
-        }
-        assert served == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
+        wait_for_asset_nodes(url, process)
+        yield url
     finally:
         process.terminate()  # the launcher stops dagster dev and its sandbox on SIGTERM
         try:
-            assert process.wait(timeout=90) == 0
+            assert process.wait(timeout=180) == 0
         finally:
             with contextlib.suppress(ProcessLookupError):  # nothing may outlive the test
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    answer = requests.post(
+        f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+    )
+    return answer.json()["data"]
+
+
+def test_dev_serves_the_whole_lineage(dev_ui: str):
+    nodes = graphql(dev_ui, ASSET_GRAPH_QUERY)["assetNodes"]
+    served = {
+        "/".join(node["assetKey"]["path"]): sorted(
+            "/".join(dep["path"]) for dep in node["dependencyKeys"]
+        )
+        for node in nodes
+    }
+    assert served == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
+
+
+def test_a_run_launched_in_the_ui_succeeds_with_every_check_passed(dev_ui: str):
+    """Headless Chromium (Debian's) on the UI: the lineage, then a run of the whole pipeline
+    launched through the UI's GraphQL API, then its page and an asset's checks, read off the
+    page as a person would. Screenshots land in test-artifacts/ui/."""
+    launched = graphql(dev_ui, LAUNCH_RUN, {"params": PIPELINE_RUN})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while (status := run_status(dev_ui, run_id)) not in ("SUCCESS", "FAILURE", "CANCELED"):
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(3)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{dev_ui}/asset-groups")
+        page.get_by_text("stripe_landing").first.wait_for(timeout=60_000)
+        page.get_by_text("dbt_marts").first.wait_for()
+        page.screenshot(path=ARTIFACTS / "lineage.png")
+
+        page.goto(f"{dev_ui}/runs/{run_id}")
+        page.get_by_text("Success").first.wait_for(timeout=60_000)
+        page.screenshot(path=ARTIFACTS / "run.png")
+
+        page.goto(f"{dev_ui}/assets/stripe/invoices?view=checks")
+        for check in ("id_present_and_unique", "references_resolve", "totals_match_lines"):
+            page.get_by_text(check).first.wait_for(timeout=60_000)
+        page.get_by_text("Passed").first.wait_for()
+        page.screenshot(path=ARTIFACTS / "checks.png")
+        body = page.inner_text("body")
+        browser.close()
+    assert status == "SUCCESS"
+    assert body.count("Succeeded") >= 3 and "Failed" not in body
+
+
+def run_status(url: str, run_id: str) -> str:
+    return graphql(url, RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
 
 
 def test_docs_serves_every_model_documented(tmp_path):

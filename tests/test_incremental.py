@@ -16,7 +16,7 @@ import requests
 
 from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
-from stripe_assets.defs.stripe.checks import raw_ids
+from stripe_assets.defs.stripe.checks import raw_checks
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import Settings
@@ -35,7 +35,7 @@ def sync(sandbox: RunningSandbox, root: Path, monkeypatch, **settings) -> dg.Exe
         )
     )
     return dg.materialize(
-        [stripe_landing, stripe_raw, raw_ids],
+        [stripe_landing, stripe_raw, raw_checks],
         resources=resources,
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -1,6 +1,7 @@
 """The whole pipeline, run as `make run` runs it, checked against the sandbox's own ledger."""
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,16 +44,22 @@ def workspace(tmp_path_factory) -> Workspace:
 
 @pytest.fixture(scope="module")
 def runs(workspace: Workspace, sandbox_env: dict[str, str]) -> list[RunOutcome]:
-    """Two runs in a row on the same storage: the second must change nothing."""
-    outcomes = []
-    for _ in range(2):
-        process = launch("run", workspace.env(**sandbox_env))
+    """A first run, then two launched at once on the same storage, as a schedule tick and a
+    click in the UI would: they queue for the warehouse and the extraction (Dagster pools)
+    instead of colliding, and together change nothing."""
+    first = launch("run", workspace.env(**sandbox_env))
+    assert first.returncode == 0, first.stdout + first.stderr
+    outcomes = [RunOutcome(first, raw_rows(workspace), landed_files(workspace))]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        overlapping = list(pool.map(lambda _: launch("run", workspace.env(**sandbox_env)), "ab"))
+    for process in overlapping:
         assert process.returncode == 0, process.stdout + process.stderr
-        landed = {
-            str(p.relative_to(workspace.landing)) for p in workspace.landing.rglob("*.parquet")
-        }
-        outcomes.append(RunOutcome(process, raw_rows(workspace), landed))
+    outcomes.append(RunOutcome(overlapping[-1], raw_rows(workspace), landed_files(workspace)))
     return outcomes
+
+
+def landed_files(workspace: Workspace) -> set[str]:
+    return {str(p.relative_to(workspace.landing)) for p in workspace.landing.rglob("*.parquet")}
 
 
 def test_run_prints_the_summary(runs: list[RunOutcome]):
@@ -106,7 +113,7 @@ def test_landing_zone_is_append_only(runs: list[RunOutcome]):
     for table in TABLES:
         assert any(path.startswith(f"stripe/{table}/") for path in first), table
     products = {path.split("/")[-1].split(".")[0] for path in second if "/products/" in path}
-    assert len(products) == 2, "catalog resources are listed again on every run"
+    assert len(products) == 3, "catalog resources are listed again on every run"
 
 
 def test_mrr_monthly_equals_truth(runs: list[RunOutcome], workspace: Workspace, truth: dict):
@@ -154,3 +161,24 @@ def test_raw_rebuilds_from_the_landing_zone_without_calling_stripe(
     assert process.returncode == 0, process.stdout + process.stderr
     assert requests.get(stats_url, timeout=30).json()["total"] == served
     assert raw_rows(workspace) == runs[-1].rows
+
+
+def test_mrr_marts_show_their_figures_in_dagster(runs: list[RunOutcome], workspace: Workspace):
+    """The latest month's MRR as numbers Dagster plots, and the bridge as a Markdown preview."""
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        latest = con.execute(
+            'select currency, mrr from "stripe"."analytics"."mrr_monthly" '
+            'where month = (select max(month) from "stripe"."analytics"."mrr_monthly")'
+        ).fetchall()
+    instance = dg.DagsterInstance.from_config(str(workspace.dagster_home))
+    monthly = instance.get_latest_materialization_event(dg.AssetKey(["analytics", "mrr_monthly"]))
+    metadata = monthly.asset_materialization.metadata
+    for currency, mrr in latest:
+        assert isinstance(metadata[f"mrr_{currency}"], dg.FloatMetadataValue)
+        assert metadata[f"mrr_{currency}"].value == pytest.approx(float(mrr))
+    movements = instance.get_latest_materialization_event(
+        dg.AssetKey(["analytics", "mrr_movements"])
+    )
+    preview = movements.asset_materialization.metadata["preview"]
+    assert isinstance(preview, dg.MarkdownMetadataValue)
+    assert "| month | currency | starting |" in preview.value

@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "mrr_movements"}}}) }}
+
 -- The MRR bridge closes: every month's movements lead from its starting MRR to its ending
 -- MRR, each ending is the next month's starting, and the ending is mrr_monthly's figure.
 with

@@ -11,7 +11,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
+from stripe_assets.defs.stripe.resources import StorageResource
 
+from .metadata import MRR_METADATA
 from .project import dbt_project
 
 
@@ -32,5 +34,30 @@ class StripeDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=StripeDbtTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def stripe_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def stripe_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: StorageResource
+):
+    """`dbt build`, with MRR figures added to the MRR marts' materializations.
+
+    dbt holds the DuckDB file until it exits, so from the first MRR mart on, events wait for the
+    build to end; then the marts are read and their figures attached (Dagster plots numeric
+    metadata over time).
+    """
+    held: list = []
+    for event in dbt.cli(["build"], context=context).stream():
+        if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
+            held.append(event)
+        else:
+            yield event
+    if not held:
+        return
+    with storage.connect() as con:
+        for event in held:
+            key = _key(context, event) if isinstance(event, dg.Output) else None
+            if key in MRR_METADATA:
+                event = event.with_metadata({**event.metadata, **MRR_METADATA[key](con, storage)})
+            yield event
+
+
+def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:
+    return context.asset_key_for_output(output.output_name)

@@ -20,6 +20,10 @@ from .warehouse import RAW_SCHEMA
 LANDING_GROUP = "stripe_landing"
 RAW_GROUP = "stripe_raw"
 WAREHOUSE_POOL = "duckdb"
+# one extraction at a time: concurrent ones would share the dlt pipeline's working state and
+# spend the same Stripe request budget twice
+LANDING_POOL = "landing"
+NOT_SYNCED = "excluded by STRIPE_RESOURCES"
 
 
 def landing_key(table: str) -> dg.AssetKey:
@@ -48,6 +52,7 @@ def _selected(context: dg.AssetExecutionContext, key_of) -> list[str]:
         for table in TABLES
     ],
     can_subset=True,
+    pool=LANDING_POOL,
 )
 def stripe_landing(
     context: dg.AssetExecutionContext, stripe_api: StripeApiResource, storage: StorageResource
@@ -70,10 +75,9 @@ def stripe_landing(
         f"{sum(log.requests.values())} requests, {sum(log.retries.values())} retries"
     )
     for table in wanted:
-        if table not in report.modes:  # excluded by STRIPE_RESOURCES: nothing new landed
+        if table not in report.modes:  # not synced: the landing freshness check ignores it
             yield dg.MaterializeResult(
-                asset_key=landing_key(table),
-                metadata={"rows_landed": 0, "sync_mode": "excluded by STRIPE_RESOURCES"},
+                asset_key=landing_key(table), metadata={"rows_landed": 0, "sync_mode": NOT_SYNCED}
             )
             continue
         yield dg.MaterializeResult(
@@ -132,9 +136,11 @@ def stripe_raw(
                 asset_key=raw_key(table),
                 metadata={
                     "row_count": rows,
+                    "dagster/row_count": rows,
                     "deleted_rows": deleted,
                     "rows_merged_this_run": merged.get(table, 0),
                     "full_refresh": config.full_refresh,
+                    "dagster/column_schema": storage.column_schema(con, table),
                 },
             )
 

@@ -140,6 +140,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "child",
         parent="subscriptions",
         embedded_field="items",
+        references={"subscription": "subscriptions"},
         nullable_columns={"quantity": INT, "discounts": JSON, "billing_thresholds": JSON},
     ),
     StripeResource(
@@ -147,7 +148,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "/v1/invoices",
         "invoice",
         "mutable",
-        references={"customer": "customers"},
+        references={"customer": "customers", "subscription": "subscriptions"},
         nullable_columns={
             "subscription": ID,
             "number": ID,
@@ -167,6 +168,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "child",
         parent="invoices",
         embedded_field="lines",
+        references={"invoice": "invoices"},
         nullable_columns={
             "subscription": ID,
             "description": ID,
@@ -181,7 +183,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "/v1/invoiceitems",
         "invoiceitem",
         "mutable",
-        references={"customer": "customers"},
+        references={"customer": "customers", "invoice": "invoices"},
         nullable_columns={"invoice": ID, "description": ID, "pricing": JSON, "parent": JSON},
     ),
     StripeResource(

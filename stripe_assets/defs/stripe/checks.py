@@ -1,8 +1,20 @@
-"""Python asset checks on the raw layer.
+"""Python asset checks on the raw layer, all evaluated by one op after raw is loaded.
 
-`id` must be present and unique in every raw table: the merge on `id` is what makes reruns
-idempotent, and every dbt model joins on it. The check is blocking, so a broken raw table stops
-the dbt models downstream in the same run instead of feeding them duplicates.
+Blocking (ERROR): raw is what every dbt model joins, so a broken raw table stops the models
+downstream in the same run instead of feeding them wrong numbers. Each failure names the
+offending ids in its metadata.
+- `id_present_and_unique` on every raw table: the merge on `id` is what makes reruns idempotent.
+- `references_resolve` on every table that points at another (charges → customers, invoices →
+  customers and subscriptions, invoice lines → invoices, ...). Extraction retrieves deleted
+  objects that others still reference, so in a healthy raw layer every reference resolves.
+- the reconciliation identities of reconciliation.py.
+
+Warnings: a raw table keeps every object ever synced, so its row count can only grow
+(`row_count_did_not_drop`); a column that appears, disappears or changes type is worth a look
+(`column_schema_unchanged`) but does not make the numbers wrong.
+
+One op evaluates them all because a failed blocking check ends its step: checks split over
+several ops would stop at the first failure and leave the others unreported.
 """
 
 from collections.abc import Iterator
@@ -11,54 +23,187 @@ import dagster as dg
 import duckdb
 
 from .assets import WAREHOUSE_POOL, raw_key
-from .catalog import TABLES
+from .catalog import RESOURCES, TABLES
+from .reconciliation import RECONCILIATION_SPECS, SAMPLE_SIZE, reconcile
 from .resources import StorageResource
 
 ID_CHECK = "id_present_and_unique"
-SAMPLE_SIZE = 20
+REFERENCES_CHECK = "references_resolve"
+VOLUME_CHECK = "row_count_did_not_drop"
+SCHEMA_CHECK = "column_schema_unchanged"
+COLUMN_SCHEMA = "dagster/column_schema"
+
+REFERENCING = {resource.table: resource.references for resource in RESOURCES if resource.references}
 
 
-@dg.multi_asset_check(
-    name="raw_ids",
-    specs=[
-        dg.AssetCheckSpec(
-            ID_CHECK,
-            asset=raw_key(table),
-            blocking=True,
-            description="Every row has an `id` and no `id` appears twice.",
+def _specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for table in TABLES:
+        key = raw_key(table)
+        specs.append(
+            dg.AssetCheckSpec(
+                ID_CHECK,
+                asset=key,
+                blocking=True,
+                description="Every row has an `id` and no `id` appears twice.",
+            )
         )
-        for table in TABLES
-    ],
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def raw_ids(
+        if table in REFERENCING:
+            references = REFERENCING[table]
+            specs.append(
+                dg.AssetCheckSpec(
+                    REFERENCES_CHECK,
+                    asset=key,
+                    additional_deps=[raw_key(target) for target in references.values()],
+                    blocking=True,
+                    description="Every "
+                    + ", ".join(f"`{c}` is the id of a row of `{t}`" for c, t in references.items())
+                    + " (deleted objects included).",
+                )
+            )
+        specs.append(
+            dg.AssetCheckSpec(
+                VOLUME_CHECK,
+                asset=key,
+                description="At least as many rows as at the previous materialization: raw "
+                "keeps every object ever synced, so it can only grow.",
+            )
+        )
+        specs.append(
+            dg.AssetCheckSpec(
+                SCHEMA_CHECK,
+                asset=key,
+                description="The same columns, of the same types, as at the previous "
+                "materialization.",
+            )
+        )
+    return [*specs, *RECONCILIATION_SPECS]
+
+
+@dg.multi_asset_check(name="raw_checks", specs=_specs(), can_subset=True, pool=WAREHOUSE_POOL)
+def raw_checks(
     context: dg.AssetCheckExecutionContext, storage: StorageResource
 ) -> Iterator[dg.AssetCheckResult]:
-    selected = {key.asset_key for key in context.selected_asset_check_keys}
+    selected = context.selected_asset_check_keys
     with storage.connect() as con:
         for table in TABLES:
-            if raw_key(table) not in selected:
-                continue
-            yield _check_ids(con, storage.raw_table(table), table)
+            key = raw_key(table)
+            if dg.AssetCheckKey(key, ID_CHECK) in selected:
+                yield _check_ids(con, storage, table)
+            if dg.AssetCheckKey(key, REFERENCES_CHECK) in selected:
+                yield _check_references(con, storage, table)
+            if dg.AssetCheckKey(key, VOLUME_CHECK) in selected:
+                yield _check_volume(context.instance, key)
+            if dg.AssetCheckKey(key, SCHEMA_CHECK) in selected:
+                yield _check_schema(context.instance, key)
+        yield from reconcile(con, storage, selected)
 
 
-def _check_ids(con: duckdb.DuckDBPyConnection, name: str, table: str) -> dg.AssetCheckResult:
+def _sample(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    """The first offending ids of a query; none when a table was never synced."""
     try:
-        (missing,) = con.execute(f"select count(*) from {name} where id is null").fetchone()
-        duplicates = [
-            row[0]
-            for row in con.execute(
-                f"select id from {name} where id is not null group by id having count(*) > 1 "
-                f"order by id limit {SAMPLE_SIZE}"
-            ).fetchall()
-        ]
-    except duckdb.CatalogException:  # nothing of this resource was ever synced: nothing wrong
-        missing, duplicates = 0, []
+        return [row[0] for row in con.execute(f"{sql} order by 1 limit {SAMPLE_SIZE}").fetchall()]
+    except duckdb.CatalogException:  # excluded by STRIPE_RESOURCES: nothing to check
+        return []
+
+
+def _check_ids(
+    con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
+) -> dg.AssetCheckResult:
+    name = storage.raw_table(table)
+    missing = _sample(con, f"select _dlt_id from {name} where id is null")
+    duplicates = _sample(
+        con, f"select id from {name} where id is not null group by id having count(*) > 1"
+    )
     return dg.AssetCheckResult(
         asset_key=raw_key(table),
         check_name=ID_CHECK,
-        passed=missing == 0 and not duplicates,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"rows_without_id": missing, "duplicate_ids": duplicates},
+        passed=not missing and not duplicates,
+        description="; ".join(
+            text
+            for text in (
+                f"Duplicate ids: {', '.join(duplicates)}" if duplicates else "",
+                f"{len(missing)} rows without an id" if missing else "",
+            )
+            if text
+        )
+        or None,
+        metadata={"rows_without_id": len(missing), "duplicate_ids": duplicates},
+    )
+
+
+def _check_references(
+    con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
+) -> dg.AssetCheckResult:
+    orphans = {
+        column: _sample(
+            con,
+            f"select distinct source.{column} from {storage.raw_table(table)} as source "
+            f"anti join {storage.raw_table(target)} as target on source.{column} = target.id "
+            f"where source.{column} is not null",
+        )
+        for column, target in REFERENCING[table].items()
+    }
+    broken = {column: ids for column, ids in orphans.items() if ids}
+    return dg.AssetCheckResult(
+        asset_key=raw_key(table),
+        check_name=REFERENCES_CHECK,
+        passed=not broken,
+        description="; ".join(
+            f"`{column}` points to missing {REFERENCING[table][column]}: {', '.join(ids)}"
+            for column, ids in broken.items()
+        )
+        or None,
+        metadata={f"orphan_{column}_ids": ids for column, ids in orphans.items()},
+    )
+
+
+def _last_two(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> list:
+    """A metadata value of the asset's latest two materializations, newest first."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key), limit=2, ascending=False
+    ).records
+    values = [
+        record.asset_materialization.metadata[name].value
+        for record in records
+        if record.asset_materialization and name in record.asset_materialization.metadata
+    ]
+    return (values + [None, None])[:2]
+
+
+def _check_volume(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetCheckResult:
+    latest, previous = _last_two(instance, key, "dagster/row_count")
+    dropped = latest is not None and previous is not None and latest < previous
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=VOLUME_CHECK,
+        passed=not dropped,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"Rows fell from {previous} to {latest}." if dropped else None,
+        metadata={"row_count": latest or 0, "previous_row_count": previous or 0},
+    )
+
+
+def _check_schema(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetCheckResult:
+    latest, previous = _last_two(instance, key, COLUMN_SCHEMA)
+    now = {c.name: c.type for c in latest.columns} if latest else {}
+    before = {c.name: c.type for c in previous.columns} if previous else now
+    added = sorted(set(now) - set(before))
+    removed = sorted(set(before) - set(now))
+    retyped = sorted(
+        f"{c}: {before[c]} → {now[c]}" for c in set(now) & set(before) if now[c] != before[c]
+    )
+    changes = {"added": added, "removed": removed, "changed type": retyped}
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=SCHEMA_CHECK,
+        passed=not (added or removed or retyped),
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(f"{kind}: {', '.join(v)}" for kind, v in changes.items() if v)
+        or None,
+        metadata={
+            "added_columns": added,
+            "removed_columns": removed,
+            "retyped_columns": retyped,
+        },
     )

@@ -90,9 +90,22 @@ class StorageResource(dg.ConfigurableResource):
         except duckdb.CatalogException:
             return 0, 0
 
+    def column_schema(self, con, table: str) -> dg.TableSchema:
+        """A raw table's columns and DuckDB types, for Dagster's schema-change checks."""
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [RAW_SCHEMA, table],
+        ).fetchall()
+        return dg.TableSchema(columns=[dg.TableColumn(name, type) for name, type in columns])
+
     def raw_table(self, table: str) -> str:
         """The catalog-qualified name of a raw table (see warehouse.py for why)."""
-        return qualified(Path(self.duckdb_path), RAW_SCHEMA, table)
+        return self.qualified(RAW_SCHEMA, table)
+
+    def qualified(self, schema: str, table: str) -> str:
+        return qualified(Path(self.duckdb_path), schema, table)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:

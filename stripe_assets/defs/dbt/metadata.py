@@ -1,0 +1,52 @@
+"""Figures the UI shows on the MRR marts: the latest month's MRR per currency as numbers (which
+Dagster plots across materializations), and the last 12 months of the MRR bridge as a table."""
+
+from collections.abc import Callable
+
+import dagster as dg
+import duckdb
+
+from stripe_assets.defs.stripe.resources import StorageResource
+
+MARTS = "analytics"
+PREVIEW_MONTHS = 12
+
+
+def _mart(storage: StorageResource, name: str) -> str:
+    return storage.qualified(MARTS, name)
+
+
+def mrr_monthly_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
+    rows = con.execute(
+        f"select month, currency, mrr, active_customers from {_mart(storage, 'mrr_monthly')} "
+        f"where month = (select max(month) from {_mart(storage, 'mrr_monthly')}) order by currency"
+    ).fetchall()
+    metadata: dict = {"latest_month": f"{rows[0][0]:%Y-%m}" if rows else "none"}
+    for _, currency, mrr, customers in rows:
+        metadata[f"mrr_{currency}"] = dg.MetadataValue.float(float(mrr))
+        metadata[f"active_customers_{currency}"] = dg.MetadataValue.int(customers)
+    return metadata
+
+
+def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
+    columns = ["starting", "new", "expansion", "contraction", "churned", "reactivation", "ending"]
+    rows = con.execute(
+        "select strftime(month, '%Y-%m'), currency, "
+        + ", ".join(f"{c}_mrr_minor" for c in columns)
+        + f" from {_mart(storage, 'mrr_movements')} "
+        f"where month > (select max(month) from {_mart(storage, 'mrr_movements')}) "
+        f"- interval {PREVIEW_MONTHS} month order by currency, month"
+    ).fetchall()
+    header = "| month | currency | " + " | ".join(columns) + " |"
+    rule = "|---|---|" + "---:|" * len(columns)
+    lines = [f"| {' | '.join(str(value) for value in row)} |" for row in rows]
+    preview = "\n".join(
+        [f"MRR bridge, minor units, last {PREVIEW_MONTHS} months", "", header, rule, *lines]
+    )
+    return {"preview": dg.MetadataValue.md(preview)}
+
+
+MRR_METADATA: dict[dg.AssetKey, Callable[[duckdb.DuckDBPyConnection, StorageResource], dict]] = {
+    dg.AssetKey([MARTS, "mrr_monthly"]): mrr_monthly_metadata,
+    dg.AssetKey([MARTS, "mrr_movements"]): mrr_movements_metadata,
+}

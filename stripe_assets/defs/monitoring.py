@@ -1,0 +1,126 @@
+"""Is the data on time? Freshness checks on every layer, and the events cursor's age.
+
+- `fresh` on every landing, raw and mart asset: updated within FRESHNESS_HOURS (default 26: an
+  hourly sync and a daily dbt build leave room for one missed day). For a landing asset only a
+  sync that read the table counts, so a table left out of STRIPE_RESOURCES goes stale like one
+  whose sync fails. A stale landing asset is an ERROR, since every number downstream is late;
+  stale raw or marts warn: they follow the landing zone.
+- `freshness_sensor` runs these checks on its own, between pipeline runs.
+- `events_cursor_age` warns when the newest event the sync has read is more than
+  EVENTS_CURSOR_WARN_DAYS old: Stripe keeps events for 30 days, and past that the next sync
+  must list every mutable resource in full again.
+"""
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from stripe_assets.settings import Settings
+
+from .stripe.assets import NOT_SYNCED, landing_key
+from .stripe.catalog import TABLES
+from .stripe.warehouse import RAW_SCHEMA
+
+FRESH_CHECK = "fresh"
+EVENTS_CURSOR_WARN_DAYS = 20
+EVENTS_WINDOW_DAYS = 30
+LOOKBACK = 100  # materializations searched for a landing asset's last real sync
+
+
+def freshness_checks(
+    settings: Settings, marts: Sequence[dg.AssetKey]
+) -> list[dg.AssetChecksDefinition]:
+    """One op per layer, so each layer's freshness is judged as soon as that layer is done."""
+    layers = {
+        "landing": [landing_key(t) for t in TABLES],
+        "raw": [dg.AssetKey([RAW_SCHEMA, t]) for t in TABLES],
+        "marts": list(marts),
+    }
+    return [_freshness(layer, keys, settings.freshness_hours) for layer, keys in layers.items()]
+
+
+def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChecksDefinition:
+    landing = layer == "landing"
+
+    @dg.multi_asset_check(
+        name=f"{layer}_freshness",
+        specs=[
+            dg.AssetCheckSpec(
+                FRESH_CHECK,
+                asset=key,
+                description=f"Updated within the last {hours:g} hours (FRESHNESS_HOURS)"
+                + (" by a sync that read the table." if landing else "."),
+            )
+            for key in keys
+        ],
+        can_subset=True,
+    )
+    def freshness(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        now = datetime.now(UTC).timestamp()
+        for check_key in context.selected_asset_check_keys:
+            updated_at = _last_update(context.instance, check_key.asset_key, synced_only=landing)
+            age_s = None if updated_at is None else now - updated_at
+            fresh = age_s is not None and age_s <= hours * 3600
+            yield dg.AssetCheckResult(
+                asset_key=check_key.asset_key,
+                check_name=FRESH_CHECK,
+                passed=fresh,
+                severity=dg.AssetCheckSeverity.ERROR if landing else dg.AssetCheckSeverity.WARN,
+                description=None
+                if fresh
+                else "Never updated."
+                if age_s is None
+                else f"Last updated {age_s / 3600:.2f} hours ago.",
+                metadata={"hours_since_update": -1.0 if age_s is None else round(age_s / 3600, 3)},
+            )
+
+    return freshness
+
+
+def _last_update(instance: dg.DagsterInstance, key: dg.AssetKey, synced_only: bool) -> float | None:
+    """When the asset last materialized; for landing, the last time a sync actually read it."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key), limit=LOOKBACK if synced_only else 1
+    ).records
+    for record in records:
+        sync_mode = record.asset_materialization.metadata.get("sync_mode")
+        if not synced_only or sync_mode is None or sync_mode.value != NOT_SYNCED:
+            return record.timestamp
+    return None
+
+
+def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="freshness_sensor",
+        asset_selection=dg.AssetSelection.checks(*checks),
+        minimum_interval_seconds=3600,
+        description="Evaluates every freshness check each hour, whether or not anything ran.",
+    )
+    def sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_check_keys=[key for c in checks for key in c.check_keys])
+
+    return sensor
+
+
+@dg.asset_check(
+    asset=landing_key("events"),
+    description=f"The newest event read is less than {EVENTS_CURSOR_WARN_DAYS} days old, well "
+    f"inside Stripe's {EVENTS_WINDOW_DAYS}-day events window.",
+)
+def events_cursor_age(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(landing_key("events"))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    cursor = metadata.get("cursor")
+    if cursor is None or not cursor.value:
+        return dg.AssetCheckResult(passed=True, description="No events cursor yet.")
+    days = (datetime.now(UTC) - datetime.fromisoformat(cursor.value)).total_seconds() / 86_400
+    return dg.AssetCheckResult(
+        passed=days <= EVENTS_CURSOR_WARN_DAYS,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None
+        if days <= EVENTS_CURSOR_WARN_DAYS
+        else f"The events cursor is {days:.0f} days old: sync within "
+        f"{EVENTS_WINDOW_DAYS - days:.0f} days, or the next sync lists everything again.",
+        metadata={"cursor": cursor.value, "cursor_age_days": round(days, 2)},
+    )

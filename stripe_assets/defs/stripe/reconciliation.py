@@ -1,0 +1,130 @@
+"""Reconciliation identities on the raw layer: Stripe's objects must agree with each other.
+
+- `balance_transactions_match_sources`: the balance transaction of every charge carries the
+  charge's amount, that of every refund minus the refund's amount, and every balance
+  transaction a dispute lists exists with the amount the dispute shows;
+- `totals_match_lines` on invoices: an invoice's subtotal is the sum of its line amounts.
+
+Both are blocking: revenue_daily and the invoice facts are built from these tables, and a money
+figure that disagrees with its own ledger must not reach them. A failure names the objects.
+(The third identity, the MRR bridge, is the dbt test `assert_mrr_movements_bridge_closes`, an
+asset check on `analytics/mrr_movements`.)
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+
+from .assets import raw_key
+from .resources import StorageResource
+
+SAMPLE_SIZE = 20  # offending ids listed in a failed check's metadata
+
+BALANCE_CHECK = "balance_transactions_match_sources"
+INVOICE_CHECK = "totals_match_lines"
+
+
+def _mismatches(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+    try:
+        return [row[0] for row in con.execute(f"{sql} order by 1 limit {SAMPLE_SIZE}").fetchall()]
+    except duckdb.CatalogException:  # a table was never synced: nothing to reconcile
+        return []
+
+
+def _balance_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
+    transactions = storage.raw_table("balance_transactions")
+    charges, refunds = storage.raw_table("charges"), storage.raw_table("refunds")
+    disputes = storage.raw_table("disputes")
+    return {
+        "charge_ids": _mismatches(
+            con,
+            f"select charges.id from {charges} as charges "
+            f"left join {transactions} as bt on charges.balance_transaction = bt.id "
+            "where charges.balance_transaction is not null "
+            "and bt.amount is distinct from charges.amount",
+        ),
+        "refund_ids": _mismatches(
+            con,
+            f"select refunds.id from {refunds} as refunds "
+            f"left join {transactions} as bt on refunds.balance_transaction = bt.id "
+            "where refunds.balance_transaction is not null "
+            "and bt.amount is distinct from -refunds.amount",
+        ),
+        "dispute_ids": _mismatches(
+            con,
+            "select distinct listed.dispute_id from ("
+            "  select id as dispute_id,"
+            "    unnest(json_extract(balance_transactions, '$[*]')) as transaction"
+            f"  from {disputes}"
+            ") as listed "
+            f"left join {transactions} as bt "
+            "on json_extract_string(listed.transaction, '$.id') = bt.id "
+            "where bt.amount is distinct from "
+            "cast(json_extract_string(listed.transaction, '$.amount') as bigint)",
+        ),
+    }
+
+
+def _invoice_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> list[str]:
+    return _mismatches(
+        con,
+        f"select invoices.id from {storage.raw_table('invoices')} as invoices "
+        "left join ("
+        "  select invoice, sum(amount) as lines_amount"
+        f"  from {storage.raw_table('invoice_line_items')} group by invoice"
+        ") as lines on lines.invoice = invoices.id "
+        "where not invoices.is_deleted "
+        "and invoices.subtotal is distinct from coalesce(lines.lines_amount, 0)",
+    )
+
+
+RECONCILIATION_SPECS = [
+    dg.AssetCheckSpec(
+        BALANCE_CHECK,
+        asset=raw_key("balance_transactions"),
+        additional_deps=[raw_key(t) for t in ("charges", "refunds", "disputes")],
+        blocking=True,
+        description="Balance transactions carry the amounts of the charges, refunds and disputes "
+        "they record.",
+    ),
+    dg.AssetCheckSpec(
+        INVOICE_CHECK,
+        asset=raw_key("invoices"),
+        additional_deps=[raw_key("invoice_line_items")],
+        blocking=True,
+        description="Every invoice's subtotal is the sum of its line amounts.",
+    ),
+]
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection, storage: StorageResource, selected: set[dg.AssetCheckKey]
+) -> Iterator[dg.AssetCheckResult]:
+    if dg.AssetCheckKey(raw_key("balance_transactions"), BALANCE_CHECK) in selected:
+        mismatches = _balance_mismatches(con, storage)
+        wrong = {kind: ids for kind, ids in mismatches.items() if ids}
+        yield dg.AssetCheckResult(
+            asset_key=raw_key("balance_transactions"),
+            check_name=BALANCE_CHECK,
+            passed=not wrong,
+            description="; ".join(
+                f"{kind.removesuffix('_ids')}s whose balance transaction disagrees: "
+                + ", ".join(ids)
+                for kind, ids in wrong.items()
+            )
+            or None,
+            metadata={f"mismatched_{kind}": ids for kind, ids in mismatches.items()},
+        )
+    if dg.AssetCheckKey(raw_key("invoices"), INVOICE_CHECK) in selected:
+        invoices = _invoice_mismatches(con, storage)
+        yield dg.AssetCheckResult(
+            asset_key=raw_key("invoices"),
+            check_name=INVOICE_CHECK,
+            passed=not invoices,
+            description="Invoices whose subtotal is not the sum of their lines: "
+            + ", ".join(invoices)
+            if invoices
+            else None,
+            metadata={"mismatched_invoice_ids": invoices},
+        )
