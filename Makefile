@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run check rebuild-raw docs dev test browser lint format clean constraints
+.PHONY: setup run check bench rebuild-raw docs dev test browser lint format clean constraints
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: setup  ## extract → landing → raw → dbt → checks, then print a summ
 
 check: setup  ## the whole graph with every check, for CI: exits 1 when an ERROR check fails
 	$(BIN)/python -m stripe_assets.launcher check
+
+bench: setup  ## benchmarks against the sandbox on loopback (~30 min): data/bench/results.json
+	$(BIN)/python -m stripe_assets.benchmark
 
 rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
 	$(BIN)/python -m stripe_assets.launcher rebuild-raw

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
@@ -94,3 +95,29 @@ def pipeline_env(sandbox: RunningSandbox, truth: dict) -> dict[str, str]:
         "STRIPE_API_KEY": sandbox.api_key,
         "MRR_AS_OF": truth["as_of"],
     }
+
+
+def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
+    """Every month and currency of analytics.mrr_monthly against the ledger; one minor unit of
+    rounding is the only tolerance."""
+    expected = {
+        (row["month"], row["currency"]): (
+            row["mrr_minor"],
+            row["active_subscriptions"],
+            row["active_customers"],
+        )
+        for row in truth["mrr"]
+    }
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select strftime(month, '%Y-%m'), currency, mrr_minor, active_subscriptions, "
+            'active_customers from "stripe"."analytics"."mrr_monthly"'
+        ).fetchall()
+    actual = {(month, currency): tuple(figures) for month, currency, *figures in rows}
+    assert set(actual) == set(expected), "the same months and currencies"
+    wrong = {
+        key: (actual[key], expected[key])
+        for key in expected
+        if abs(actual[key][0] - expected[key][0]) > 1 or actual[key][1:] != expected[key][1:]
+    }
+    assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"

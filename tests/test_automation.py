@@ -19,6 +19,14 @@ from stripe_assets.settings import Settings
 from .test_s3_landing import AWS, BUCKET, _boto_credentials
 
 
+@pytest.fixture(scope="module", autouse=True)
+def dbt_manifest() -> None:
+    """The code location loads the dbt project's manifest, which a fresh clone must build."""
+    from stripe_assets.defs.dbt.project import prepare_manifest
+
+    prepare_manifest()
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> RunningSandbox:
     with running_sandbox("--customers", "30", "--seed", "12") as running:

@@ -209,7 +209,8 @@ def test_over_the_rate_limit_is_429_with_stripes_error_json():
         assert raised.value.http_status == 429
         assert raised.value.json_body["error"]["code"] == "rate_limit"
         stats = requests.get(f"{limited.url}/_sandbox/stats", timeout=10).json()
-        assert {"endpoint": "/v1/customers", "status": 429, "count": 1} in stats["requests"]
+        limited = {"method": "GET", "endpoint": "/v1/customers", "status": 429, "count": 1}
+        assert limited in stats["requests"]
 
 
 def test_fault_rate_answers_500s_and_drops_connections():

@@ -63,7 +63,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.limiter = _RateLimiter(realism.rate_limit)
         self.faults = random.Random(realism.seed)
         self.faults_lock = threading.Lock()
-        self.stats: Counter[tuple[str, int]] = Counter()
+        self.stats: Counter[tuple[str, str, int]] = Counter()  # (method, endpoint, status)
         self.stats_lock = threading.Lock()
         self.request_ids = itertools.count(1)
 
@@ -75,15 +75,17 @@ class SandboxServer(ThreadingHTTPServer):
                 return None
             return self.faults.choice(["500", "drop"])
 
-    def record(self, endpoint: str, status: int) -> None:
+    def record(self, method: str, endpoint: str, status: int) -> None:
         with self.stats_lock:
-            self.stats[(endpoint, status)] += 1
+            self.stats[(method, endpoint, status)] += 1
 
     def stats_body(self) -> dict:
         with self.stats_lock:
             rows = sorted(self.stats.items())
         return {
-            "requests": [{"endpoint": e, "status": s, "count": n} for (e, s), n in rows],
+            "requests": [
+                {"method": m, "endpoint": e, "status": s, "count": n} for (m, e, s), n in rows
+            ],
             "total": sum(n for _, n in rows),
         }
 
@@ -118,23 +120,25 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(realism.latency_ms / 1000)
         if url.path.startswith("/v1/"):
             if not self.server.limiter.allow():
-                self._reply(endpoint, 429, _rate_limited_body(), {"Stripe-Should-Retry": "true"})
+                self._reply(
+                    method, endpoint, 429, _rate_limited_body(), {"Stripe-Should-Retry": "true"}
+                )
                 return
             fault = self.server.draw_fault()
             if fault == "drop":
-                self.server.record(endpoint, 0)
+                self.server.record(method, endpoint, 0)
                 self.close_connection = True
                 self.connection.close()
                 return
             if fault == "500":
                 body = {"error": {"type": "api_error", "message": "An unknown error occurred."}}
-                self._reply(endpoint, 500, body, {"Stripe-Should-Retry": "true"})
+                self._reply(method, endpoint, 500, body, {"Stripe-Should-Retry": "true"})
                 return
         query = Query(parse_qsl(url.query, keep_blank_values=True))
         status, body = self.server.api.handle(
             method, url.path, query, self._api_key(), self._json_body()
         )
-        self._reply(endpoint, status, body)
+        self._reply(method, endpoint, status, body)
 
     def _json_body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
@@ -155,8 +159,10 @@ class _Handler(BaseHTTPRequestHandler):
             return user.split(":", 1)[0]
         return None
 
-    def _reply(self, endpoint: str, status: int, body: dict, headers: dict | None = None) -> None:
-        self.server.record(endpoint, status)
+    def _reply(
+        self, method: str, endpoint: str, status: int, body: dict, headers: dict | None = None
+    ) -> None:
+        self.server.record(method, endpoint, status)
         self._send(status, body, headers)
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:

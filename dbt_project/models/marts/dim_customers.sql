@@ -88,8 +88,8 @@ final as (
 
     select
         customers_with_currency.customer_id,
-        customers_with_currency.email,
-        customers_with_currency.customer_name as name,
+        {{ personal_data('customers_with_currency.email') }} as email,
+        {{ personal_data('customers_with_currency.customer_name') }} as name,
         customers_with_currency.resolved_currency as currency,
         customers_with_currency.address_country as country,
         customers_with_currency.created_at,

@@ -1,0 +1,19 @@
+{#-
+    Customer personal data in the marts, as the `customer_pii` var (or the CUSTOMER_PII
+    environment variable) says: `keep` (default), `hash` (SHA-256 hex, so rows still join and
+    count distinct without showing who) or `drop` (null).
+-#}
+{% macro personal_data(column) -%}
+    {%- set mode = var('customer_pii', none) or env_var('CUSTOMER_PII', 'keep') -%}
+    {%- if mode == 'keep' -%}
+        {{ column }}
+    {%- elif mode == 'hash' -%}
+        sha256({{ column }})
+    {%- elif mode == 'drop' -%}
+        cast(null as varchar)
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "customer_pii (CUSTOMER_PII) must be keep, hash or drop, not '" ~ mode ~ "'."
+        ) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,284 @@
+"""`make bench`: how fast extraction runs against Stripe's rate limits, and what the rest costs.
+
+Every figure is measured here, on loopback, against the sandbox, and printed as a table and
+written to data/bench/results.json as a list of {"name", "value", "unit"}:
+
+1. ceiling_ratio_test / ceiling_ratio_live: a full extraction from a sandbox that answers in
+   250 ms and allows 25 (test mode) or 100 (live mode) requests a second; objects per second
+   over the most the API allows (requests per second x 100 objects a page).
+2. objects_per_s_unthrottled, cpu_s_per_100k_objects: the same extraction with no latency and no
+   rate limit, for our extractor and for a naive baseline (the official `stripe` package's
+   auto-pagination, one resource after another), and speedup_vs_naive.
+3. incremental_requests, incremental_s, incremental_to_full_ratio: after the test-mode business
+   lives one more day, an incremental run, against that full extraction.
+4. e2e_<size>_{extract,raw,dbt,checks}_s and e2e_<size>_peak_rss_mb: `make run` end to end
+   (sandbox → landing → raw → every dbt model → every check), stage times from Dagster.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.settings import PROJECT_ROOT
+
+RESULTS = PROJECT_ROOT / "data" / "bench" / "results.json"
+PAGE = 100
+CEILING_BUSINESS = ("--customers", "6000", "--seed", "3", "--start", "2023-11-01")
+STAGE_STEPS = {"stripe_landing": "extract", "stripe_raw": "raw", "stripe_dbt_models": "dbt"}
+E2E_SIZES = {"10k": ("10000", 3), "50k": ("50000", 5)}
+# the naive baseline reads what a connector would: every top-level list endpoint
+NAIVE_RESOURCES = [
+    "products",
+    "prices",
+    "coupons",
+    "customers",
+    "subscriptions",
+    "invoices",
+    "invoice_items",
+    "credit_notes",
+    "payment_intents",
+    "charges",
+    "refunds",
+    "disputes",
+    "balance_transactions",
+    "payouts",
+    "events",
+]
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+
+
+def machine() -> dict:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    return {"cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1)}
+
+
+def served(sandbox: RunningSandbox) -> int:
+    return requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()["total"]
+
+
+def extract(sandbox: RunningSandbox, workdir: Path, requests_per_second: float) -> tuple:
+    """One extraction into a landing folder, in this process: (objects, seconds, cpu seconds)."""
+    import dagster as dg
+
+    from stripe_assets.defs.stripe.assets import stripe_landing
+    from stripe_assets.defs.stripe.resources import build_resources
+    from stripe_assets.settings import Settings
+
+    os.environ["STRIPE_API_KEY"] = sandbox.api_key
+    settings = Settings(
+        sandbox.url,
+        str(workdir / "landing"),
+        workdir / "stripe.duckdb",
+        requests_per_second=requests_per_second,
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    result = dg.materialize(
+        [stripe_landing],
+        resources=build_resources(settings),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    assert result.success, "extraction failed"
+    objects = sum(
+        event.materialization.metadata["rows_landed"].value
+        for event in result.get_asset_materialization_events()
+    )
+    return objects, seconds, cpu_s
+
+
+def naive_extract(sandbox: RunningSandbox) -> tuple:
+    """The official client's auto-pagination, one resource after another: (objects, s, cpu s)."""
+    import stripe
+
+    client = stripe.StripeClient(sandbox.api_key, base_addresses={"api": sandbox.url})
+    started, cpu, objects = time.perf_counter(), time.process_time(), 0
+    for name in NAIVE_RESOURCES:
+        service = getattr(client.v1, name)
+        params = {"limit": PAGE, **({"status": "all"} if name == "subscriptions" else {})}
+        for _ in service.list(params).auto_paging_iter():
+            objects += 1
+    return objects, time.perf_counter() - started, time.process_time() - cpu
+
+
+def ceiling(figures: list[Figure], workdir: Path) -> None:
+    full_s = None
+    for mode, rate in (("test", 25), ("live", 100)):
+        args = ("--latency-ms", "250", "--rate-limit", str(rate))
+        with running_sandbox(*CEILING_BUSINESS, *args) as sandbox:
+            objects, seconds, _ = extract(sandbox, workdir / f"ceiling_{mode}", rate)
+            per_s = objects / seconds
+            figures += [
+                Figure(f"ceiling_objects_{mode}", objects, "objects"),
+                Figure(f"objects_per_s_{mode}", round(per_s, 1), "objects/s"),
+                Figure(f"ceiling_ratio_{mode}", round(per_s / (rate * PAGE), 3), "ratio"),
+            ]
+            if mode == "test":
+                full_s = seconds
+                requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 1}, timeout=600)
+                before = served(sandbox)
+                _, incremental_s, _ = extract(sandbox, workdir / f"ceiling_{mode}", rate)
+                figures += [
+                    Figure("incremental_requests", served(sandbox) - before, "requests"),
+                    Figure("incremental_s", round(incremental_s, 2), "s"),
+                    Figure("incremental_to_full_ratio", round(incremental_s / full_s, 4), "ratio"),
+                ]
+            save(figures)
+
+
+def client_cost(figures: list[Figure], workdir: Path) -> None:
+    with running_sandbox(*CEILING_BUSINESS) as sandbox:
+        ours = extract(sandbox, workdir / "unthrottled", 100_000)
+        naive = naive_extract(sandbox)
+    for who, (objects, seconds, cpu_s) in (("", ours), ("naive_", naive)):
+        figures += [
+            Figure(f"{who}objects_per_s_unthrottled", round(objects / seconds, 1), "objects/s"),
+            Figure(f"{who}cpu_s_per_100k_objects", round(cpu_s / objects * 100_000, 2), "s"),
+        ]
+    speedup = (ours[0] / ours[1]) / (naive[0] / naive[1])
+    figures.append(Figure("speedup_vs_naive", round(speedup, 2), "x"))
+    save(figures)
+
+
+def end_to_end(figures: list[Figure], workdir: Path, label: str, customers: str, years: int):
+    """`make run` on a sandbox of this size; stage times from the run's Dagster step stats."""
+    end = time.strftime("%Y-%m-%d", time.gmtime())
+    start = f"{int(end[:4]) - years}{end[4:]}"
+    root = workdir / f"e2e_{label}"
+    env = {
+        **os.environ,
+        "DUCKDB_PATH": str(root / "stripe.duckdb"),
+        "LANDING_BUCKET_URL": str(root / "landing"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "STRIPE_REQUESTS_PER_SECOND": "100000",
+    }
+    with running_sandbox("--customers", customers, "--start", start, "--end", end) as sandbox:
+        env.update(STRIPE_API_BASE=sandbox.url, STRIPE_API_KEY=sandbox.api_key)
+        started = time.perf_counter()
+        log = root / "run.log"
+        root.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "stripe_assets.launcher", "run"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            peak_mb = peak_rss_mb(process)
+        total_s = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"e2e {label} failed:\n{log.read_text()[-4000:]}")
+    stages = stage_seconds(root / "dagster_home")
+    figures += [
+        Figure(f"e2e_{label}_extract_s", stages["extract"], "s"),
+        Figure(f"e2e_{label}_raw_s", stages["raw"], "s"),
+        Figure(f"e2e_{label}_dbt_s", stages["dbt"], "s"),
+        Figure(f"e2e_{label}_checks_s", stages["checks"], "s"),
+        Figure(f"e2e_{label}_total_s", round(total_s, 1), "s"),
+        Figure(f"e2e_{label}_peak_rss_mb", round(peak_mb), "MB"),
+    ]
+    save(figures)
+
+
+def peak_rss_mb(process: subprocess.Popen) -> float:
+    """The most memory the run's process tree (launcher, dbt, ...) held at once, sampled until
+    it exits; the sandbox, a separate process, is not part of it."""
+    import psutil
+
+    root, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    return peak / 1024 / 1024
+
+
+def stage_seconds(dagster_home: Path) -> dict[str, float]:
+    """Step durations of the latest run, grouped by stage (checks: every check step)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        [run] = instance.get_runs(limit=1)
+        steps = {
+            s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id)
+        }
+    stages = {stage: steps.get(step, 0.0) for step, stage in STAGE_STEPS.items()}
+    stages["checks"] = sum(
+        v
+        for k, v in steps.items()
+        if k not in ("stripe_landing", "stripe_raw", "stripe_dbt_models")
+    )
+    return {k: round(v, 1) for k, v in stages.items()}
+
+
+def save(figures: list[Figure]) -> None:
+    """Written after every stage, so a long run keeps what it measured if it is cut short."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps([asdict(f) for f in figures], indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stripe_assets.benchmark")
+    parser.add_argument(
+        "--only", choices=["ceiling", "client", "e2e"], action="append", help="default: all"
+    )
+    parser.add_argument(
+        "--e2e", action="append", metavar="CUSTOMERS:YEARS", help="sizes (default 10000:3, 50000:5)"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    info = machine()
+    print(
+        f"Machine: {info['cores']} cores, {info['memory_gb']} GB. Ceiling business: "
+        f"{' '.join(CEILING_BUSINESS)} (3 years).",
+        flush=True,
+    )
+    figures = [
+        Figure("machine_cores", info["cores"], "cores"),
+        Figure("machine_memory", info["memory_gb"], "GB"),
+    ]
+    only = set(args.only or ["ceiling", "client", "e2e"])
+    sizes = (
+        {
+            f"{c[:-3]}k" if c.endswith("000") else c: (c, int(y))
+            for c, y in (s.split(":") for s in args.e2e)
+        }
+        if args.e2e
+        else E2E_SIZES
+    )
+    with tempfile.TemporaryDirectory(prefix="stripe-bench-") as tmp:
+        workdir = Path(tmp)
+        if "ceiling" in only:
+            ceiling(figures, workdir)
+        if "client" in only:
+            client_cost(figures, workdir)
+        if "e2e" in only:
+            for label, (customers, years) in sizes.items():
+                end_to_end(figures, workdir, label, customers, years)
+    print(f"\n{'figure':<36} {'value':>14}  unit")
+    for figure in figures:
+        print(f"{figure.name:<36} {figure.value:>14,}  {figure.unit}")
+    print(f"\nWritten to {RESULTS.relative_to(PROJECT_ROOT)}.")
+
+
+if __name__ == "__main__":
+    main()
