@@ -16,7 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stripe_assets.defs.dbt.project import prepare_manifest
-from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT, load_settings
+from stripe_assets.settings import (
+    DBT_PROJECT_DIR,
+    PROJECT_ROOT,
+    configuration_problems,
+    load_settings,
+)
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
 CHECK_STORAGE = {
@@ -52,7 +57,17 @@ def prepare_dagster_home() -> Path:
     return home
 
 
+def configuration_ok() -> bool:
+    """Print what is wrong with the configuration, if anything, one sentence a problem."""
+    problems = configuration_problems(load_settings())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return not problems
+
+
 def run() -> int:
+    if not configuration_ok():
+        return 2
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()
@@ -69,6 +84,8 @@ def check() -> int:
     """
     for variable, default in CHECK_STORAGE.items():
         os.environ.setdefault(variable, str(default))
+    if not configuration_ok():
+        return 2
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()

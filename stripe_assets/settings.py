@@ -6,6 +6,8 @@ profile applies the same rule), so both always open the same DuckDB file.
 """
 
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,42 @@ class Settings:
     freshness_hours: float = 26.0  # landing, raw and marts older than this are stale
     sync_cron: str = "0 * * * *"  # incremental syncs into the landing zone
     dbt_build_cron: str = "0 6 * * *"  # the daily full dbt build
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """What is wrong with the configuration, each as one sentence saying what to do: checked
+    before a run starts, so a bad setting stops it before anything is read or written."""
+    problems = []
+    key = os.environ.get("STRIPE_API_KEY", "")
+    if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        problems.append(
+            "STRIPE_API_KEY is not a Stripe secret or restricted key (sk_... or rk_...): copy "
+            "it from the Dashboard's API keys page, or unset it to use the sandbox."
+        )
+    landing = settings.landing_bucket_url
+    if "://" in landing and not re.fullmatch(
+        r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", landing
+    ):
+        problems.append(
+            f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
+        )
+    if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
+        problems.append(
+            f"DUCKDB_PATH {str(settings.duckdb_path)!r} cannot be written: point it at a file "
+            "in a folder you can write to."
+        )
+    return problems
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Whether a file can be created in `folder` (made if missing), tried for real: permission
+    bits do not tell for root or for special file systems."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _from_root(path: str) -> Path:

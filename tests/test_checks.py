@@ -85,18 +85,8 @@ def test_a_duplicated_raw_row_fails_and_blocks_the_models(copy: Workspace, env_o
     assert not dbt_ran_in_last_run(copy)
 
 
-def test_an_orphan_invoice_fails_and_names_it(copy: Workspace, env_of):
-    corrupt(
-        copy,
-        "insert into raw.invoices select * replace ('in_orphan' as id, 'cus_nobody' as customer) "
-        "from raw.invoices limit 1",
-    )
-    process = launch("check", env_of(copy))
-    assert_check_fails(process, "stripe/invoices · references_resolve", "cus_nobody")
-    assert not dbt_ran_in_last_run(copy)
-
-
-def test_a_broken_reconciliation_fails_and_names_the_objects(copy: Workspace, env_of):
+def test_an_orphan_and_broken_reconciliations_fail_and_are_named(copy: Workspace, env_of):
+    """Three kinds of damage in one run: each blocking check reports its own, with the ids."""
     with duckdb.connect(str(copy.duckdb_path), read_only=True) as con:
         [(invoice,)] = con.execute('select min(id) from "stripe"."stripe".invoices').fetchall()
         [(charge,)] = con.execute(
@@ -104,13 +94,17 @@ def test_a_broken_reconciliation_fails_and_names_the_objects(copy: Workspace, en
         ).fetchall()
     corrupt(
         copy,
+        "insert into raw.invoices select * replace ('in_orphan' as id, 'cus_nobody' as customer) "
+        f"from raw.invoices where id = '{invoice}'",
         f"update raw.invoices set subtotal = subtotal + 1 where id = '{invoice}'",
         "update raw.balance_transactions set amount = amount + 1 where id = "
         f"(select balance_transaction from raw.charges where id = '{charge}')",
     )
     process = launch("check", env_of(copy))
+    assert_check_fails(process, "stripe/invoices · references_resolve", "cus_nobody")
     assert_check_fails(process, "stripe/invoices · totals_match_lines", invoice)
     assert_check_fails(process, "balance_transactions_match_sources", charge)
+    assert not dbt_ran_in_last_run(copy)
 
 
 def test_a_stale_landing_folder_fails_its_freshness_check(copy: Workspace, env_of):

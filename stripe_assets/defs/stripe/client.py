@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import requests
+import urllib3
 
 STRIPE_API_VERSION = "2026-10-28.endive"
 PAGE_SIZE = 100
@@ -30,6 +31,9 @@ class StripeApiError(Exception):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+UNREACHABLE_ATTEMPTS = 3
 
 
 class RequestBudget:
@@ -55,6 +59,7 @@ class RequestLog:
 
     requests: Counter = field(default_factory=Counter)
     retries: Counter = field(default_factory=Counter)
+    answered: bool = False  # the API has answered at least once (any status)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, resource: str, retry: bool) -> None:
@@ -116,8 +121,9 @@ class StripeClient:
             self.log.count(resource, retry=attempt > 1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout_s)
+                self.log.answered = True
             except requests.RequestException as error:
-                if attempt == self.max_attempts:
+                if attempt == self.max_attempts or self._unreachable(error, attempt):
                     raise StripeApiError(
                         f"Could not reach the Stripe API at {self.api_base} while reading "
                         f"{resource} ({type(error).__name__}): check STRIPE_API_BASE and the "
@@ -229,6 +235,13 @@ class StripeClient:
         if hint is not None:
             return hint == "true"
         return response.status_code in RETRYABLE_STATUSES
+
+    def _unreachable(self, error: requests.RequestException, attempt: int) -> bool:
+        """No connection could be opened and none ever was: a wrong STRIPE_API_BASE or no
+        network, not a passing fault; three quick attempts tell, not a minute of backoff."""
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # DNS included
+        return refused and not self.log.answered and attempt >= UNREACHABLE_ATTEMPTS
 
     def _sleep_before_retry(self, attempt: int, response: requests.Response | None) -> None:
         retry_after = response.headers.get("Retry-After") if response is not None else None

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # shorter than a month.
 BACKFILL_WINDOWS = 6
 WINDOW_MIN_SECONDS = 30 * 86_400
-# Objects retrieved one by one (to expand what an event carried as ids) are read this many at once.
+# Objects retrieved one by one (to expand what an event carried as ids, or to finish an embedded
+# list cut at its first page) are read this many at once.
 RETRIEVE_WORKERS = 8
 
 
@@ -277,7 +278,8 @@ class StripeSync:
         # `gte`, not `gt`: objects created in the cursor's second may have arrived after it;
         # rows read twice are merged away by id.
         params = {"created[gte]": cursor} if cursor is not None else {}
-        for page in self.list_pages(resource, params):
+        # the first run reads the whole history: in created windows side by side, like a backfill
+        for page in self.list_pages(resource, params, windows=cursor is None):
             newest = max([newest or 0, *(obj["created"] for obj in page)])
             yield page
         if newest is not None:
@@ -288,14 +290,24 @@ class StripeSync:
         self, resource: StripeResource, parents: list[StripeObject]
     ) -> Iterator[list[StripeObject]]:
         self.report.modes[resource.table] = self.report.modes.get(resource.parent, "full")
-        for parent in parents:
-            if parent.get("is_deleted") or not parent.get(resource.embedded_field):
-                continue
-            children = self.client.complete_list(
+        with_children = [
+            parent
+            for parent in parents
+            if not parent.get("is_deleted") and parent.get(resource.embedded_field)
+        ]
+
+        def complete(parent: StripeObject) -> list[StripeObject]:
+            return self.client.complete_list(
                 parent[resource.embedded_field], resource=resource.table
             )
-            if children:  # copies: the parent's own row keeps its embedded list untouched
-                yield _stamp([dict(child) for child in children], parent["_extracted_at"])
+
+        # lists cut at their first page are read again side by side: one by one, a page of
+        # invoices with long lists waits on a round trip per invoice
+        with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
+            completed = pool.map(complete, with_children)
+            for parent, children in zip(with_children, completed, strict=True):
+                if children:  # copies: the parent's own row keeps its embedded list untouched
+                    yield _stamp([dict(child) for child in children], parent["_extracted_at"])
 
     def retrieved(self, resource: StripeResource, ids: list[str]) -> Iterator[list[StripeObject]]:
         for object_id in ids:
