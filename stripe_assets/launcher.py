@@ -6,11 +6,13 @@ at it; with the key set they use `STRIPE_API_BASE` (Stripe itself by default). R
 """
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,7 @@ CHECK_STORAGE = {
     "DAGSTER_HOME": PROJECT_ROOT / "data" / "check" / "dagster_home",
 }
 UI_HOST = "127.0.0.1"
+SHUTDOWN_GRACE_S = 20
 
 
 @contextmanager
@@ -129,15 +132,32 @@ def dev() -> int:
 
 
 def _serve(command: list[str], cwd: Path) -> int:
-    """Run a server in the foreground until it stops, and let it stop cleanly.
+    """Run a server in the foreground until it stops, and make sure it does stop.
 
-    Ctrl-C reaches the server directly (same terminal); SIGTERM is passed on to it. Either way
-    it shuts its own processes down, and context managers (the sandbox) close on the way out.
+    Ctrl-C and SIGTERM are passed on to the server, which shuts its own processes down; one
+    that has not finished after SHUTDOWN_GRACE_S (dagster dev can wait for ever on a web
+    server holding a connection) is killed with its whole process group. Either way context
+    managers (the sandbox) close on the way out.
     """
-    server = subprocess.Popen(command, cwd=cwd)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, _: server.send_signal(signum))
-    return server.wait()
+    server = subprocess.Popen(command, cwd=cwd, start_new_session=True)
+
+    def stop(signum: int, _frame) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            server.send_signal(signum)
+        force = threading.Timer(SHUTDOWN_GRACE_S, _kill_group, args=(server.pid,))
+        force.daemon = True
+        force.start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = server.wait()
+    _kill_group(server.pid)  # whatever the server left running
+    return code
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> None:
