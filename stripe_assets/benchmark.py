@@ -237,9 +237,13 @@ def stage_seconds(dagster_home: Path) -> dict[str, float]:
 
 
 def save(figures: list[Figure]) -> None:
-    """Written after every stage, so a long run keeps what it measured if it is cut short."""
+    """Written after every stage, so a long run keeps what it measured if it is cut short; figures
+    this run did not measure (`--only`) keep their earlier values."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps([asdict(f) for f in figures], indent=1))
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    measured = {f.name for f in figures}
+    kept = [f for f in earlier if f["name"] not in measured]
+    RESULTS.write_text(json.dumps(kept + [asdict(f) for f in figures], indent=1))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from stripe_assets.abandoned_runs import fail_abandoned_runs, process_tags
 from stripe_assets.defs.jobs import stripe_pipeline_job
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
@@ -29,9 +30,12 @@ def run_pipeline_with_summary(
     from stripe_assets.definitions import build_definitions
 
     job = build_definitions().resolve_job_def(job_name)
+    instance = dg.DagsterInstance.get()
+    for run_id in fail_abandoned_runs(instance):
+        print(f"Run {run_id} died before it finished: marked failed, its pool slots freed.")
     print(f"Running {job_name}: {job.description}", flush=True)
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), raise_on_error=False, run_config=QUIET_CONSOLE
+        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=process_tags()
     )
     failures = [_failure_message(event) for event in result.all_events if event.is_step_failure]
     evaluations = result.get_asset_check_evaluations()
@@ -49,9 +53,12 @@ def print_summary(
     for message in failures:
         print(f"\nRun failed: {message}")
     if duckdb_path.exists():
-        with connect(duckdb_path, read_only=True) as con:
-            _print_raw_counts(con, duckdb_path)
-            _print_latest_mrr(con, duckdb_path)
+        try:
+            with connect(duckdb_path, read_only=True) as con:
+                _print_raw_counts(con, duckdb_path)
+                _print_latest_mrr(con, duckdb_path)
+        except duckdb.IOException:  # held by another process: the failure above says so
+            print(f"\nRaw tables and MRR not shown: {duckdb_path} could not be opened.")
     passed = [e for e in evaluations if e.passed]
     failed = [e for e in evaluations if not e.passed]
     print(f"\nChecks: {len(passed)} passed, {len(failed)} failed")

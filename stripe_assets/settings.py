@@ -24,6 +24,7 @@ class Settings:
     stripe_resources: str = ""  # comma-separated tables; empty means all
     sync_start: str = ""  # YYYY-MM-DD: the first backfill reads objects created since then
     requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
+    request_timeout_s: float = 30.0  # a Stripe response slower than this is retried
     freshness_hours: float = 26.0  # landing, raw and marts older than this are stale
     sync_cron: str = "0 * * * *"  # incremental syncs into the landing zone
     dbt_build_cron: str = "0 6 * * *"  # the daily full dbt build
@@ -46,12 +47,50 @@ def configuration_problems(settings: Settings) -> list[str]:
         problems.append(
             f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
         )
+    elif landing.startswith("s3://") and (problem := _landing_bucket_problem(landing)):
+        problems.append(problem)
     if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
         problems.append(
             f"DUCKDB_PATH {str(settings.duckdb_path)!r} cannot be written: point it at a file "
             "in a folder you can write to."
         )
     return problems
+
+
+def _landing_bucket_problem(landing: str) -> str | None:
+    """Asked once before a run, so a missing bucket or refused credentials cost no extraction:
+    whether S3 can be reached, the bucket exists and these credentials may use it."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    bucket, aws = landing.removeprefix("s3://").split("/")[0], aws_settings()
+    where = aws.get("endpoint_url", "AWS")
+    config = Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=15)
+    try:
+        boto3.client("s3", config=config, **aws).head_bucket(Bucket=bucket)
+    except NoCredentialsError:
+        return (
+            f"No AWS credentials for the landing bucket {bucket!r}: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE."
+        )
+    except ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            return (
+                f"The landing bucket {bucket!r} does not exist at {where}: create it, or point "
+                "LANDING_BUCKET_URL at one that does."
+            )
+        return (
+            f"S3 at {where} refused access to the landing bucket {bucket!r} ({status}): check "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket policy."
+        )
+    except BotoCoreError as error:
+        return (
+            f"Could not reach S3 at {where} for the landing bucket {bucket!r} ({error}): check "
+            "AWS_ENDPOINT_URL and the network."
+        )
+    return None
 
 
 def _writable_folder(folder: Path) -> bool:
@@ -81,6 +120,7 @@ def load_settings() -> Settings:
         stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
         sync_start=os.environ.get("STRIPE_SYNC_START", ""),
         requests_per_second=float(os.environ.get("STRIPE_REQUESTS_PER_SECOND") or 0),
+        request_timeout_s=float(os.environ.get("STRIPE_TIMEOUT_S") or 30),
         freshness_hours=float(os.environ.get("FRESHNESS_HOURS") or 26),
         sync_cron=os.environ.get("STRIPE_SYNC_CRON") or "0 * * * *",
         dbt_build_cron=os.environ.get("DBT_BUILD_CRON") or "0 6 * * *",

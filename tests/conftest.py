@@ -8,13 +8,17 @@ landing zone and a Dagster instance under pytest's temporary directory.
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import duckdb
 import pytest
 import requests
+from moto.server import ThreadedMotoServer
 
+from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 
@@ -22,7 +26,28 @@ from stripe_assets.settings import PROJECT_ROOT
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 SANDBOX_ARGS = ("--customers", "150", "--seed", "11")
+# The session sandbox accepts only this restricted key, the kind the README recommends:
+# test_security searches everything the session's pipeline wrote and printed for it.
+CANARY_KEY = "rk_test_CanaryQ7xZ9LeakCheck4242"
 RUN_TIMEOUT_S = 600
+LANDING_BUCKET = "stripe-landing"
+AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
+
+
+# test_security reads what the session's pipeline runs (pipeline_runs) wrote: same worker.
+XDIST_GROUPS = {"tests.test_security": "tests.test_pipeline"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs two pytest-xdist workers (--dist loadgroup): each module goes to one
+    worker whole, so its module fixtures (sandboxes, pipeline runs) are built once."""
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(XDIST_GROUPS.get(module, module)))
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,7 @@ def launch(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def sandbox() -> RunningSandbox:
-    with running_sandbox(*SANDBOX_ARGS) as running:
+    with running_sandbox(*SANDBOX_ARGS, api_key=CANARY_KEY) as running:
         yield running
 
 
@@ -121,3 +146,127 @@ def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
         if abs(actual[key][0] - expected[key][0]) > 1 or actual[key][1:] != expected[key][1:]
     }
     assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
+
+
+def raw_rows(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
+    """table -> (rows, distinct ids, deleted rows) in raw DuckDB; a table Stripe had no object
+    for is never created, and counts as empty."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        loaded = {
+            name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
+        }
+        return {
+            table: con.execute(
+                "select count(*), count(distinct id), count(*) filter (where is_deleted) "
+                f'from "stripe"."stripe"."{table}"'
+            ).fetchone()
+            if table in loaded
+            else (0, 0, 0)
+            for table in TABLES
+        }
+
+
+def assert_raw_equals_truth(rows: dict[str, tuple[int, int, int]], truth: dict) -> None:
+    """Every live object once, no duplicate id, and deletions kept."""
+    for table in TABLES:
+        count, distinct_ids, deleted = rows[table]
+        expected = truth["tables"][table]
+        assert distinct_ids == count, f"{table} has duplicate ids"
+        if table == "events":  # raw keeps events after Stripe's 30-day window drops them
+            assert count - deleted >= expected["live"], table
+        else:
+            assert count - deleted == expected["live"], table
+        # A deletion older than the first sync is visible only through what references it:
+        # every deleted customer has subscriptions, so all of them must be kept as deleted.
+        if table == "customers":
+            assert deleted == expected["deleted"], table
+        else:
+            assert deleted <= expected["deleted"], table
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    process: subprocess.CompletedProcess
+    rows: dict[str, tuple[int, int, int]]  # table -> (rows, distinct ids, deleted rows)
+    landing_files: set[str]
+
+
+@pytest.fixture(scope="session")
+def pipeline_workspace(tmp_path_factory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("pipeline"))
+
+
+@pytest.fixture(scope="session")
+def pipeline_runs(pipeline_workspace: Workspace, sandbox_env: dict[str, str]) -> list[RunOutcome]:
+    """A first run, then two launched at once on the same storage, as a schedule tick and a
+    click in the UI would: they queue for the warehouse and the extraction (Dagster pools)
+    instead of colliding, and together change nothing. The overlapping two both see the storage
+    as they left it."""
+    first = launch("run", pipeline_workspace.env(**sandbox_env))
+    assert first.returncode == 0, first.stdout + first.stderr
+    outcomes = [
+        RunOutcome(
+            first, raw_rows(pipeline_workspace.duckdb_path), landed_files(pipeline_workspace)
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        overlapping = list(
+            pool.map(lambda _: launch("run", pipeline_workspace.env(**sandbox_env)), "ab")
+        )
+    for process in overlapping:
+        assert process.returncode == 0, process.stdout + process.stderr
+    rows, files = raw_rows(pipeline_workspace.duckdb_path), landed_files(pipeline_workspace)
+    outcomes += [RunOutcome(process, rows, files) for process in overlapping]
+    return outcomes
+
+
+def landed_files(workspace: Workspace) -> set[str]:
+    return {str(p.relative_to(workspace.landing)) for p in workspace.landing.rglob("*.parquet")}
+
+
+class MotoS3:
+    """moto's S3 server on 127.0.0.1 standing in for AWS (there is none here), with the landing
+    bucket made. It can be stopped and started again on the same port, keeping its objects."""
+
+    def __init__(self):
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.client().create_bucket(Bucket=LANDING_BUCKET)
+
+    def client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=AWS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=AWS["AWS_SECRET_ACCESS_KEY"],
+            region_name=AWS["AWS_REGION"],
+        )
+
+    def env(self) -> dict[str, str]:
+        """What the pipeline needs to land here."""
+        return {**AWS, "AWS_ENDPOINT_URL": self.endpoint}
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = (
+            self.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=LANDING_BUCKET, Prefix=prefix)
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def restart(self) -> None:
+        host, port = self.endpoint.removeprefix("http://").split(":")
+        self.server = ThreadedMotoServer(ip_address=host, port=int(port))
+        self.server.start()
+
+
+@pytest.fixture(scope="session")
+def s3() -> MotoS3:
+    server = MotoS3()
+    yield server
+    server.stop()

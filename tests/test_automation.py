@@ -8,7 +8,6 @@ run loading exactly the tables the new loads touched (plus every model built on 
 import dagster as dg
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from stripe_assets.defs.stripe.assets import stripe_landing
 from stripe_assets.defs.stripe.landing import completed_load_ids, dataset_root, landing_filesystem
@@ -16,7 +15,7 @@ from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import Settings
 
-from .test_s3_landing import AWS, BUCKET, _boto_credentials
+from .conftest import LANDING_BUCKET, MotoS3
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -93,22 +92,11 @@ def test_landing_sensor_on_a_local_folder(sandbox, tmp_path, monkeypatch):
     assert_ticks_follow_the_loads(sandbox, str(tmp_path / "landing"), tmp_path, monkeypatch)
 
 
-def test_landing_sensor_on_s3(sandbox, tmp_path, monkeypatch):
-    import boto3
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(
-            Bucket=BUCKET
-        )
-        for name, value in {**AWS, "AWS_ENDPOINT_URL": endpoint}.items():
-            monkeypatch.setenv(name, value)
-        assert_ticks_follow_the_loads(sandbox, f"s3://{BUCKET}/sensed", tmp_path, monkeypatch)
-    finally:
-        server.stop()
+def test_landing_sensor_on_s3(sandbox, s3: MotoS3, tmp_path, monkeypatch):
+    for name, value in s3.env().items():
+        monkeypatch.setenv(name, value)
+    landing = f"s3://{LANDING_BUCKET}/sensed"
+    assert_ticks_follow_the_loads(sandbox, landing, tmp_path, monkeypatch)
 
 
 def test_freshness_sensor_asks_for_every_freshness_check(monkeypatch, tmp_path):

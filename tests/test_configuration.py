@@ -3,6 +3,8 @@ before anything is written."""
 
 import pytest
 
+from stripe_assets.sandbox.process import running_sandbox
+
 from .conftest import Workspace, launch
 
 CASES = {
@@ -36,3 +38,20 @@ def test_bad_configuration_is_one_clear_sentence(case, tmp_path):
     assert "Traceback" not in output
     assert "sk_test_x" not in output and "pk_test_publishableNotSecret" not in output
     assert not workspace.landing.exists(), "nothing landed"
+
+
+def test_a_restricted_key_without_a_permission_names_it(tmp_path):
+    """Stripe answers 403 to a restricted key lacking a resource's read permission."""
+    key = "rk_test_NoDisputesPermission7Kq2"
+    with running_sandbox("--customers", "10", "--forbid", "disputes", api_key=key) as sandbox:
+        workspace = Workspace(tmp_path)
+        process = launch("run", workspace.env(STRIPE_API_BASE=sandbox.url, STRIPE_API_KEY=key))
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert (
+        "STRIPE_API_KEY may not read disputes (403 Forbidden): give the restricted key read "
+        "permission on disputes (rak_dispute_read), or leave it out of STRIPE_RESOURCES."
+    ) in output
+    assert "Traceback" not in output
+    assert key.removeprefix("rk_test_") not in output
+    assert not list(workspace.landing.rglob("*.parquet")), "nothing landed for a rerun to repeat"

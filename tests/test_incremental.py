@@ -19,7 +19,10 @@ from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.checks import raw_checks
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.sandbox.server import FAULTS
 from stripe_assets.settings import Settings
+
+from .conftest import assert_raw_equals_truth, raw_rows
 
 SANDBOX = ("--customers", "250", "--seed", "21")
 
@@ -53,23 +56,6 @@ def requests_served(sandbox: RunningSandbox) -> int:
 def raw(root: Path, query: str) -> list[tuple]:
     with duckdb.connect(str(root / "stripe.duckdb"), read_only=True) as con:
         return con.execute(query.replace("raw.", '"stripe"."stripe".')).fetchall()
-
-
-def assert_raw_equals_truth(root: Path, expected: dict) -> None:
-    for table in TABLES:
-        [(rows, ids, deleted)] = raw(
-            root,
-            "select count(*), count(distinct id), count(*) filter (where is_deleted) "
-            f"from raw.{table}",
-        )
-        assert ids == rows, f"{table} has duplicate ids"
-        live = expected["tables"][table]["live"]
-        if table == "events":  # raw keeps events after Stripe's 30-day window drops them
-            assert rows - deleted >= live
-        else:
-            assert rows - deleted == live, table
-    [(customers_deleted,)] = raw(root, "select count(*) from raw.customers where is_deleted")
-    assert customers_deleted == expected["tables"]["customers"]["deleted"]
 
 
 def content_digest(root: Path) -> dict[str, str]:
@@ -111,7 +97,7 @@ def test_full_then_quiet_then_incremental(living, monkeypatch):
     first = sync(sandbox, root, monkeypatch)
     assert first.success
     full_requests = requests_served(sandbox) - before
-    assert_raw_equals_truth(root, truth(sandbox))
+    assert_raw_equals_truth(raw_rows(root / "stripe.duckdb"), truth(sandbox))
     assert landing_metadata(first, "customers")["sync_mode"] == "full"
 
     # every invoice keeps all its lines, past the 10 Stripe embeds
@@ -146,7 +132,7 @@ def test_full_then_quiet_then_incremental(living, monkeypatch):
     incremental_requests = requests_served(sandbox) - before
     assert third.success
     expected = truth(sandbox)
-    assert_raw_equals_truth(root, expected)
+    assert_raw_equals_truth(raw_rows(root / "stripe.duckdb"), expected)
     assert incremental_requests < full_requests / 5, (incremental_requests, full_requests)
     print(
         f"requests: full {full_requests}, quiet {quiet_requests}, "
@@ -197,7 +183,7 @@ def test_fallback_to_a_full_reload_when_the_events_window_has_passed(tmp_path, m
         metadata = landing_metadata(result, "subscriptions")
         assert metadata["sync_mode"] == "fallback_full"
         assert "events window" in metadata["fallback_reason"]
-        assert_raw_equals_truth(tmp_path, truth(sandbox))
+        assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
 
 
 def test_rate_limits_and_faults_are_retried_to_a_complete_raw(tmp_path, monkeypatch):
@@ -213,7 +199,30 @@ def test_rate_limits_and_faults_are_retried_to_a_complete_raw(tmp_path, monkeypa
             for row in requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()["requests"]
         }
         assert {429, 500} <= statuses
-        assert_raw_equals_truth(tmp_path, truth(sandbox))
+        assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
+
+
+def test_a_429_storm_and_30_percent_faults_of_every_kind(tmp_path, monkeypatch):
+    """A rate limit far below the request budget, and 30% of requests failing every way a
+    network can: a 500, a dropped connection, a body cut halfway, an HTML page served as a
+    success, an answer later than the client waits. What is retryable is retried; a run that
+    still fails says why in one sentence; reruns complete the data, with no duplicates."""
+    with running_sandbox(
+        *("--customers", "15", "--seed", "23", "--rate-limit", "8", "--fault-rate", "0.3"),
+        *("--faults", ",".join(FAULTS), "--slow-ms", "1500"),
+    ) as sandbox:
+        for _ in range(4):
+            result = sync(sandbox, tmp_path, monkeypatch, request_timeout_s=0.5)
+            if result.success:
+                break
+            for failure in (e for e in result.all_events if e.is_step_failure):
+                sentence = failure.step_failure_data.user_failure_data.description
+                assert sentence.count(". ") == 0 and sentence.endswith("."), sentence
+        assert result.success, "four runs complete the data"
+        stats = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()
+        assert set(stats["faults"]) == set(FAULTS)
+        assert 429 in {row["status"] for row in stats["requests"]}
+        assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
 
 
 def test_selected_resources_only(tmp_path, monkeypatch):

@@ -1,8 +1,5 @@
 """The whole pipeline, run as `make run` runs it, checked against the sandbox's own ledger."""
 
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal
 
 import dagster as dg
@@ -12,58 +9,22 @@ import requests
 
 from stripe_assets.defs.stripe.catalog import TABLES
 
-from .conftest import Workspace, assert_mrr_equals_truth, launch
+from .conftest import (
+    RunOutcome,
+    Workspace,
+    assert_mrr_equals_truth,
+    assert_raw_equals_truth,
+    launch,
+    raw_rows,
+)
 
 # Stripe's zero-decimal currencies, written out here so the test does not trust the code under test.
 ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf"}
 ZERO_DECIMAL_CURRENCIES |= {"ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    process: subprocess.CompletedProcess
-    rows: dict[str, tuple[int, int, int]]  # table -> (rows, distinct ids, deleted rows)
-    landing_files: set[str]
-
-
-def raw_rows(workspace: Workspace) -> dict[str, tuple[int, int, int]]:
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
-        return {
-            table: con.execute(
-                "select count(*), count(distinct id), count(*) filter (where is_deleted) "
-                f'from "stripe"."stripe"."{table}"'
-            ).fetchone()
-            for table in TABLES
-        }
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Workspace:
-    return Workspace(tmp_path_factory.mktemp("pipeline"))
-
-
-@pytest.fixture(scope="module")
-def runs(workspace: Workspace, sandbox_env: dict[str, str]) -> list[RunOutcome]:
-    """A first run, then two launched at once on the same storage, as a schedule tick and a
-    click in the UI would: they queue for the warehouse and the extraction (Dagster pools)
-    instead of colliding, and together change nothing."""
-    first = launch("run", workspace.env(**sandbox_env))
-    assert first.returncode == 0, first.stdout + first.stderr
-    outcomes = [RunOutcome(first, raw_rows(workspace), landed_files(workspace))]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        overlapping = list(pool.map(lambda _: launch("run", workspace.env(**sandbox_env)), "ab"))
-    for process in overlapping:
-        assert process.returncode == 0, process.stdout + process.stderr
-    outcomes.append(RunOutcome(overlapping[-1], raw_rows(workspace), landed_files(workspace)))
-    return outcomes
-
-
-def landed_files(workspace: Workspace) -> set[str]:
-    return {str(p.relative_to(workspace.landing)) for p in workspace.landing.rglob("*.parquet")}
-
-
-def test_run_prints_the_summary(runs: list[RunOutcome]):
-    output = runs[0].process.stdout
+def test_run_prints_the_summary(pipeline_runs: list[RunOutcome]):
+    output = pipeline_runs[0].process.stdout
     assert "Raw tables" in output
     for table in TABLES:
         assert f"  {table} " in output
@@ -72,8 +33,8 @@ def test_run_prints_the_summary(runs: list[RunOutcome]):
     assert "succeeded" in output
 
 
-def test_every_check_ran_and_passed(runs: list[RunOutcome], workspace: Workspace):
-    instance = dg.DagsterInstance.from_config(str(workspace.dagster_home))
+def test_every_check_ran_and_passed(pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace):
+    instance = dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home))
     records = instance.get_records_for_run(
         instance.get_runs(limit=1)[0].run_id,
         of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
@@ -88,27 +49,16 @@ def test_every_check_ran_and_passed(runs: list[RunOutcome], workspace: Workspace
     assert dg.AssetKey(["analytics", "mrr_monthly"]) in checked_assets
 
 
-def test_raw_row_counts_equal_truth(runs: list[RunOutcome], truth: dict):
-    for table in TABLES:
-        rows, distinct_ids, deleted = runs[0].rows[table]
-        expected = truth["tables"][table]
-        assert rows - deleted == expected["live"], table
-        assert distinct_ids == rows, table
-        # A deletion older than the first sync is visible only through what references it:
-        # every deleted customer has subscriptions, so all of them must be kept as deleted.
-        assert (
-            deleted == expected["deleted"]
-            if table == "customers"
-            else deleted <= expected["deleted"]
-        )
+def test_raw_row_counts_equal_truth(pipeline_runs: list[RunOutcome], truth: dict):
+    assert_raw_equals_truth(pipeline_runs[0].rows, truth)
 
 
-def test_second_run_adds_no_duplicates(runs: list[RunOutcome]):
-    assert runs[1].rows == runs[0].rows
+def test_second_run_adds_no_duplicates(pipeline_runs: list[RunOutcome]):
+    assert pipeline_runs[1].rows == pipeline_runs[0].rows
 
 
-def test_landing_zone_is_append_only(runs: list[RunOutcome]):
-    first, second = runs[0].landing_files, runs[1].landing_files
+def test_landing_zone_is_append_only(pipeline_runs: list[RunOutcome]):
+    first, second = pipeline_runs[0].landing_files, pipeline_runs[1].landing_files
     assert first < second, "the second load added files and removed none"
     for table in TABLES:
         assert any(path.startswith(f"stripe/{table}/") for path in first), table
@@ -116,9 +66,11 @@ def test_landing_zone_is_append_only(runs: list[RunOutcome]):
     assert len(products) == 3, "catalog resources are listed again on every run"
 
 
-def test_mrr_monthly_equals_truth(runs: list[RunOutcome], workspace: Workspace, truth: dict):
-    assert_mrr_equals_truth(workspace, truth)
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+def test_mrr_monthly_equals_truth(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, truth: dict
+):
+    assert_mrr_equals_truth(pipeline_workspace, truth)
+    with duckdb.connect(str(pipeline_workspace.duckdb_path), read_only=True) as con:
         rows = con.execute(
             'select currency, mrr_minor, mrr from "stripe"."analytics"."mrr_monthly"'
         ).fetchall()
@@ -138,25 +90,29 @@ def test_wrong_key_fails_with_one_clear_sentence(sandbox_env: dict[str, str], tm
 
 
 def test_raw_rebuilds_from_the_landing_zone_without_calling_stripe(
-    runs: list[RunOutcome], workspace: Workspace, sandbox_env: dict[str, str]
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, sandbox_env: dict[str, str]
 ):
     stats_url = f"{sandbox_env['STRIPE_API_BASE']}/_sandbox/stats"
     served = requests.get(stats_url, timeout=30).json()["total"]
-    env = workspace.env(STRIPE_API_BASE=sandbox_env["STRIPE_API_BASE"])  # and no key at all
+    env = pipeline_workspace.env(
+        STRIPE_API_BASE=sandbox_env["STRIPE_API_BASE"]
+    )  # and no key at all
     process = launch("rebuild-raw", env)
     assert process.returncode == 0, process.stdout + process.stderr
     assert requests.get(stats_url, timeout=30).json()["total"] == served
-    assert raw_rows(workspace) == runs[-1].rows
+    assert raw_rows(pipeline_workspace.duckdb_path) == pipeline_runs[-1].rows
 
 
-def test_mrr_marts_show_their_figures_in_dagster(runs: list[RunOutcome], workspace: Workspace):
+def test_mrr_marts_show_their_figures_in_dagster(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace
+):
     """The latest month's MRR as numbers Dagster plots, and the bridge as a Markdown preview."""
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(pipeline_workspace.duckdb_path), read_only=True) as con:
         latest = con.execute(
             'select currency, mrr from "stripe"."analytics"."mrr_monthly" '
             'where month = (select max(month) from "stripe"."analytics"."mrr_monthly")'
         ).fetchall()
-    instance = dg.DagsterInstance.from_config(str(workspace.dagster_home))
+    instance = dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home))
     monthly = instance.get_latest_materialization_event(dg.AssetKey(["analytics", "mrr_monthly"]))
     metadata = monthly.asset_materialization.metadata
     for currency, mrr in latest:

@@ -5,7 +5,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 
 from .api import SandboxApi
-from .server import Realism, SandboxServer
+from .server import FAULTS, Realism, SandboxServer
 from .simulation import BusinessPlan, Simulation
 
 DEFAULT_API_KEY = "sk_test_sandbox"
@@ -28,7 +28,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     serve.add_argument(
         "--rate-limit", type=float, default=0.0, help="requests per second, 0 = none"
     )
-    serve.add_argument("--fault-rate", type=float, default=0.0)
+    serve.add_argument("--fault-rate", type=float, default=0.0, help="share of API requests")
+    serve.add_argument(
+        "--faults",
+        default="500,drop",
+        help=f"comma-separated fault kinds to draw from: {','.join(FAULTS)}",
+    )
+    serve.add_argument("--slow-ms", type=float, default=0.0, help="how late a `slow` fault answers")
     serve.add_argument(
         "--lifecycle",
         choices=["full", "basic"],
@@ -42,6 +48,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         dest="api_keys",
         help=f"accepted secret key (repeatable; default {DEFAULT_API_KEY})",
     )
+    serve.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="RESOURCE",
+        help="answer 403 to reads of this list endpoint (e.g. disputes), as Stripe answers a "
+        "restricted key without that permission (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,8 +65,16 @@ def main(argv: list[str] | None = None) -> None:
     plan = BusinessPlan(
         args.customers, start, args.end, args.seed, args.lifecycle, args.events_retention_days
     )
-    api = SandboxApi(Simulation(plan), set(args.api_keys or [DEFAULT_API_KEY]))
-    realism = Realism(args.latency_ms, args.rate_limit, args.fault_rate, args.seed)
+    api = SandboxApi(
+        Simulation(plan), set(args.api_keys or [DEFAULT_API_KEY]), frozenset(args.forbid)
+    )
+    faults = tuple(kind.strip() for kind in args.faults.split(",") if kind.strip())
+    unknown = set(faults) - set(FAULTS)
+    if unknown:
+        raise SystemExit(f"Unknown --faults {sorted(unknown)}: choose from {', '.join(FAULTS)}.")
+    realism = Realism(
+        args.latency_ms, args.rate_limit, args.fault_rate, args.seed, faults, args.slow_ms
+    )
     server = SandboxServer((args.host, args.port), api, realism)
     host, port = server.server_address[:2]
     print(f"listening on http://{host}:{port}", flush=True)

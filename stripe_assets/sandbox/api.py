@@ -11,6 +11,7 @@ import gc
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from . import objects, truth
@@ -149,6 +150,19 @@ ENDPOINTS = {
         Endpoint("events", lambda b: b.events, "event", {"type": lambda r: r.type}),
     ]
 }
+# What API drift looks like, on products (listed in full on every sync): a field the pinned API
+# version never had appears and an optional one is left out; or a field changes its type.
+PRODUCT_DRIFTS: dict[str, Callable[[StripeObject], StripeObject]] = {
+    "none": lambda product: product,
+    "fields": lambda product: {
+        **{k: v for k, v in product.items() if k != "description"},
+        "tagline": f"{product['name']}, now with more",
+    },
+    "types": lambda product: {
+        **product,
+        "updated": datetime.fromtimestamp(product["updated"], UTC).isoformat(),
+    },
+}
 # Stripe hides ended subscriptions unless asked for them with `status=all` or their status.
 HIDDEN_SUBSCRIPTION_STATUSES = frozenset({"canceled", "incomplete_expired"})
 REQUIRED_FILTERS = {"subscription_items": "subscription"}
@@ -217,9 +231,13 @@ class _Window(Sequence):
 
 
 class SandboxApi:
-    def __init__(self, simulation: Simulation, api_keys: set[str]):
+    def __init__(
+        self, simulation: Simulation, api_keys: set[str], forbidden: frozenset[str] = frozenset()
+    ):
         self.simulation = simulation
         self.api_keys = api_keys
+        self.forbidden = forbidden  # list endpoints a restricted key may not read
+        self.drift = "none"  # how products drift from their usual shape (`/_sandbox/drift`)
         self._advance_lock = threading.Lock()
         self._index()
 
@@ -268,6 +286,8 @@ class SandboxApi:
             return truth.truth(self.business)
         if path == "/_sandbox/advance" and method == "POST":
             return self._advance(body)
+        if path == "/_sandbox/drift" and method == "POST":
+            return self._set_drift(body)
         self._authenticate(api_key)
         if path == "/v1/account" and method == "GET":
             return objects.account(self.simulation.start)
@@ -275,6 +295,8 @@ class SandboxApi:
         if method != "GET" or len(parts) < 2 or parts[0] != "v1" or parts[1] not in ENDPOINTS:
             raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
         endpoint = ENDPOINTS[parts[1]]
+        if endpoint.path in self.forbidden:
+            raise _permission_error(api_key, endpoint)
         if len(parts) == 2:
             return self._list(endpoint, query)
         if len(parts) == 3:
@@ -301,6 +323,20 @@ class SandboxApi:
             "before": before,
             "after": after,
         }
+
+    def _set_drift(self, body: dict) -> dict:
+        mode = body.get("mode")
+        if mode not in PRODUCT_DRIFTS:
+            raise StripeError(400, f"`mode` must be one of {sorted(PRODUCT_DRIFTS)}.", param="mode")
+        self.drift = mode
+        return {"mode": mode}
+
+    def _render(self, record) -> StripeObject:
+        """The object as the API shows it now, products drifted as `/_sandbox/drift` asked."""
+        rendered = objects.render(record)
+        if rendered.get("object") != "product" or rendered.get("deleted"):
+            return rendered
+        return PRODUCT_DRIFTS[self.drift](rendered)
 
     def _authenticate(self, api_key: str | None) -> None:
         if not api_key:
@@ -331,7 +367,7 @@ class SandboxApi:
 
     def _retrieve(self, endpoint: Endpoint, object_id: str, query: Query) -> StripeObject:
         _reject_unknown(query, {"expand"})
-        return self._expand(objects.render(self._find(endpoint, object_id)), query.values("expand"))
+        return self._expand(self._render(self._find(endpoint, object_id)), query.values("expand"))
 
     def _list(self, endpoint: Endpoint, query: Query) -> StripeObject:
         allowed = COMMON_LIST_PARAMS | set(endpoint.filters)
@@ -387,7 +423,7 @@ class SandboxApi:
         if any(not path.startswith("data.") for path in requested):
             raise StripeError(400, "Expansions on lists must start with `data.`", param="expand")
         expand = [path.removeprefix("data.") for path in requested]
-        rendered = [objects.render(item) for item in page] if render else page
+        rendered = [self._render(item) for item in page] if render else page
         return objects.list_object([self._expand(obj, expand) for obj in rendered], has_more, url)
 
     def _expand(self, obj: StripeObject, paths: list[str]) -> StripeObject:
@@ -404,7 +440,7 @@ class SandboxApi:
 
     def _expanded(self, value: Any, rest: list[str], path: str) -> StripeObject:
         if isinstance(value, str) and value in self.by_id:
-            value = objects.render(self.by_id[value])
+            value = self._render(self.by_id[value])
         if not isinstance(value, dict):
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
         return self._expand_path(value, rest, path) if rest else value
@@ -477,6 +513,16 @@ def _position(
             if (item["id"] if isinstance(item, dict) else item.id) == object_id:
                 return index
     raise StripeError(400, f"No such object: '{object_id}'", param=param, code="resource_missing")
+
+
+def _permission_error(api_key: str, endpoint: Endpoint) -> StripeError:
+    """What Stripe answers a restricted key that lacks a resource's read permission."""
+    return StripeError(
+        403,
+        f"The provided key '{_redact(api_key)}' does not have the required permissions for this "
+        "endpoint on account 'acct_sandbox'. Having the "
+        f"'rak_{endpoint.object_name}_read' permission would allow this request to continue.",
+    )
 
 
 def _redact(api_key: str) -> str:

@@ -38,11 +38,14 @@ def _prepare_child() -> None:
 
 
 @contextmanager
-def running_sandbox(*serve_args: str, port: int = 0) -> Iterator[RunningSandbox]:
-    """Serve a sandbox on 127.0.0.1 (a free port by default) until the block exits."""
+def running_sandbox(
+    *serve_args: str, port: int = 0, api_key: str = DEFAULT_API_KEY
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox on 127.0.0.1 (a free port by default), accepting `api_key`, until the
+    block exits."""
     command = [sys.executable, "-m", "stripe_assets.sandbox", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, *serve_args],
+        [*command, "--api-key", api_key, *serve_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -52,7 +55,7 @@ def running_sandbox(*serve_args: str, port: int = 0) -> Iterator[RunningSandbox]
     )
     try:
         url = _wait_for_listening(process)
-        yield RunningSandbox(url=url, api_key=DEFAULT_API_KEY, process=process)
+        yield RunningSandbox(url=url, api_key=api_key, process=process)
     finally:
         _stop(process)
 

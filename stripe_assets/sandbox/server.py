@@ -1,6 +1,6 @@
 """The sandbox's HTTP front: Stripe's wire format plus the realism switches.
 
-Latency, rate limiting and injected faults live here, in front of `SandboxApi`, so the API
+Latency, rate limiting and injected faults (FAULTS) live here, in front of `SandboxApi`, so the API
 semantics stay free of them and the same faults hit every endpoint alike.
 """
 
@@ -21,13 +21,19 @@ import orjson
 from .api import Query, SandboxApi, StripeError
 from .objects import API_VERSION
 
+# What an injected fault does: answer 500, drop the connection, cut the body halfway, serve an
+# HTML error page as a 200, or answer `slow_ms` late (past a client's timeout).
+FAULTS = ("500", "drop", "truncated", "not_json", "slow")
+
 
 @dataclass(frozen=True)
 class Realism:
     latency_ms: float = 0.0
     rate_limit: float = 0.0  # requests per second; 0 means unlimited
-    fault_rate: float = 0.0  # share of requests answered with a 500 or a dropped connection
+    fault_rate: float = 0.0  # share of API requests answered with one of `faults`
     seed: int = 0
+    faults: tuple[str, ...] = ("500", "drop")  # of FAULTS
+    slow_ms: float = 0.0  # how late a "slow" fault answers
 
 
 class _RateLimiter:
@@ -61,8 +67,9 @@ class SandboxServer(ThreadingHTTPServer):
         self.api = api
         self.realism = realism
         self.limiter = _RateLimiter(realism.rate_limit)
-        self.faults = random.Random(realism.seed)
+        self.fault_draws = random.Random(realism.seed)
         self.faults_lock = threading.Lock()
+        self.faults_served: Counter[str] = Counter()
         self.stats: Counter[tuple[str, str, int]] = Counter()  # (method, endpoint, status)
         self.stats_lock = threading.Lock()
         self.request_ids = itertools.count(1)
@@ -71,9 +78,11 @@ class SandboxServer(ThreadingHTTPServer):
         if self.realism.fault_rate <= 0:
             return None
         with self.faults_lock:
-            if self.faults.random() >= self.realism.fault_rate:
+            if self.fault_draws.random() >= self.realism.fault_rate:
                 return None
-            return self.faults.choice(["500", "drop"])
+            fault = self.fault_draws.choice(self.realism.faults)
+            self.faults_served[fault] += 1
+            return fault
 
     def record(self, method: str, endpoint: str, status: int) -> None:
         with self.stats_lock:
@@ -87,6 +96,7 @@ class SandboxServer(ThreadingHTTPServer):
                 {"method": m, "endpoint": e, "status": s, "count": n} for (m, e, s), n in rows
             ],
             "total": sum(n for _, n in rows),
+            "faults": dict(self.faults_served),
         }
 
 
@@ -118,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         realism = self.server.realism
         if realism.latency_ms:
             time.sleep(realism.latency_ms / 1000)
+        fault = None
         if url.path.startswith("/v1/"):
             if not self.server.limiter.allow():
                 self._reply(
@@ -134,10 +145,22 @@ class _Handler(BaseHTTPRequestHandler):
                 body = {"error": {"type": "api_error", "message": "An unknown error occurred."}}
                 self._reply(method, endpoint, 500, body, {"Stripe-Should-Retry": "true"})
                 return
+            if fault == "not_json":  # a proxy's error page, served as a success
+                self.server.record(method, endpoint, 200)
+                self._send_bytes(200, b"<html><body>upstream hiccup</body></html>", "text/html")
+                return
+            if fault == "slow":
+                time.sleep(realism.slow_ms / 1000)
         query = Query(parse_qsl(url.query, keep_blank_values=True))
         status, body = self.server.api.handle(
             method, url.path, query, self._api_key(), self._json_body()
         )
+        if fault == "truncated":  # the connection drops halfway through the body
+            self.server.record(method, endpoint, status)
+            payload = orjson.dumps(body)
+            self._send_bytes(status, payload[: len(payload) // 2], length=len(payload))
+            self.close_connection = True
+            return
         self._reply(method, endpoint, status, body)
 
     def _json_body(self) -> dict:
@@ -166,10 +189,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, headers)
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-        payload = orjson.dumps(body)  # a page of invoices is ~400 KB: stdlib json halves throughput
+        # a page of invoices is ~400 KB: stdlib json halves throughput
+        self._send_bytes(status, orjson.dumps(body), headers=headers)
+
+    def _send_bytes(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str = "application/json",
+        headers: dict | None = None,
+        length: int | None = None,
+    ) -> None:
+        """`length` larger than the payload announces more than is sent: a truncated body."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length or len(payload)))
         self.send_header("Request-Id", f"req_sandbox{next(self.server.request_ids):08d}")
         self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or API_VERSION)
         for name, value in (headers or {}).items():

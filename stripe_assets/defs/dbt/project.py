@@ -12,6 +12,8 @@ from stripe_assets.settings import DBT_PROJECT_DIR
 _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
+DBT_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # `dagster dev` parses the project itself; other entry points call `prepare_manifest()`.
 dbt_project.prepare_if_dev()
@@ -22,5 +24,27 @@ def dbt_resource() -> DbtCliResource:
 
 
 def prepare_manifest() -> None:
-    """Write target/manifest.json, which dagster-dbt reads when the code location loads."""
-    dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+    """Write target/manifest.json, which dagster-dbt reads when the code location loads.
+
+    Parsing costs seconds on every `make run`, so it is skipped while the manifest is newer than
+    every file of the project: the asset graph depends on the project's files alone.
+    """
+    if not _manifest_is_current():
+        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+
+
+def _manifest_is_current() -> bool:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return False
+    sources = [
+        path
+        for path in DBT_PROJECT_DIR.rglob("*")
+        if path.is_file() and path.suffix in DBT_SOURCE_SUFFIXES and _is_source(path)
+    ]
+    return all(path.stat().st_mtime < manifest.stat().st_mtime for path in sources)
+
+
+def _is_source(path: Path) -> bool:
+    parts = path.relative_to(DBT_PROJECT_DIR).parts
+    return parts[0] not in ("target", "logs", "dbt_packages")

@@ -12,8 +12,9 @@ from pydantic import Field
 
 from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
+from .errors import user_facing
 from .extract import StripeSync, extract_to_landing
-from .landing import DATASET, landing_zone
+from .landing import DATASET, finish_interrupted_loads, landing_zone
 from .resources import StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
 
@@ -66,7 +67,10 @@ def stripe_landing(
     except (StripeApiError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:
-        raise _user_facing(error) from None
+        failure = user_facing(error, storage.duckdb_path, storage.landing_bucket_url)
+        if failure is None:
+            raise
+        raise failure from None
     report, log = sync.report, sync.client.log
     for note in report.notes:
         context.log.warning(note)
@@ -127,7 +131,15 @@ def stripe_raw(
     tables = _selected(context, raw_key)
     pipeline = storage.raw_pipeline()
     refresh = "drop_resources" if config.full_refresh else None
-    pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
+    try:
+        for load_id in finish_interrupted_loads(pipeline):
+            context.log.warning(f"Finished raw load {load_id}, left pending by an interrupted run.")
+        pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
+    except Exception as error:
+        failure = user_facing(error, storage.duckdb_path, storage.landing_bucket_url)
+        if failure is None:
+            raise
+        raise failure from None
     merged = pipeline.last_trace.last_normalize_info.row_counts
     with storage.connect() as con:
         for table in tables:
@@ -143,13 +155,3 @@ def stripe_raw(
                     "dagster/column_schema": storage.column_schema(con, table),
                 },
             )
-
-
-def _user_facing(error: Exception) -> Exception:
-    """dlt wraps extraction errors; surface ours as one sentence instead of a dlt traceback."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, StripeApiError):
-            return dg.Failure(description=str(cause), allow_retries=False)
-        cause = cause.__cause__ or cause.__context__
-    return error

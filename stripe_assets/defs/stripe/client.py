@@ -6,6 +6,7 @@ messages that name the resource and never contain the key.
 """
 
 import queue
+import re
 import threading
 import time
 from collections import Counter
@@ -260,9 +261,12 @@ class StripeClient:
                 status,
             )
         if status == 403:
+            permission = re.search(r"'(rak_\w+)'", _stripe_message(response))
             return StripeApiError(
                 f"STRIPE_API_KEY may not read {resource} (403 Forbidden): give the restricted key "
-                f"read permission on {resource}.",
+                f"read permission on {resource}"
+                + (f" ({permission.group(1)})" if permission else "")
+                + ", or leave it out of STRIPE_RESOURCES.",
                 status,
             )
         if status == 429:

@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import dlt
+from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract import DltResource, DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints
 from .client import STRIPE_API_VERSION, StripeClient, StripeObject
+from .errors import exception_chain
+from .landing import finish_interrupted_loads
 
 log = logging.getLogger(__name__)
 
@@ -325,11 +329,17 @@ def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
 
+# New tables and fields are kept as they come; a field whose type changes stops the sync with a
+# clear error (errors.py) instead of splitting into a variant column the models never read.
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+
+
 def _resource_options(resource: StripeResource) -> dict:
     return {
         "name": resource.table,
         "write_disposition": "append",
         "columns": column_hints(resource),
+        "schema_contract": SCHEMA_CONTRACT,
         # resources page through Stripe side by side, under the client's shared request budget
         "parallelized": True,
     }
@@ -374,14 +384,21 @@ class LandedLoads:
     rows: Counter[str] = field(default_factory=Counter)
 
     def add(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
-        info = pipeline.run(source, loader_file_format="parquet")
+        try:
+            info = pipeline.run(source, loader_file_format="parquet")
+        except PipelineStepFailed as failure:
+            if any(isinstance(e, DataValidationError) for e in exception_chain(failure)):
+                # The package breaks the schema contract and would fail every later run the
+                # same way: drop it and rewind the cursors, so a fixed pipeline reads it again.
+                pipeline.abort_packages()
+            raise
         self.load_ids.extend(info.loads_ids)
         self.rows.update(pipeline.last_trace.last_normalize_info.row_counts)
 
 
 def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
     """Sync what changed, then fetch what full lists left dangling; one landing load each."""
-    landed = LandedLoads()
+    landed = LandedLoads(load_ids=finish_interrupted_loads(pipeline))
     landed.add(pipeline, sync.source())
     unlisted = sync.tracker.unlisted()
     if unlisted:

@@ -89,3 +89,17 @@ def landing_zone(bucket_url: str, tables: list[str]) -> Iterator[DltResource]:
             primary_key="id",
             columns={"_extracted_at": {"dedup_sort": "desc"}},
         )
+
+
+def finish_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
+    """Load what a killed run extracted but never loaded; returns those load ids.
+
+    Given pending packages, dlt's `run()` loads them and returns without extracting what it was
+    given, so a run after a crash would quietly sync nothing new. Finishing them first keeps
+    every run whole: the dead run's data lands, then this run's own.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    return list(pipeline.load().loads_ids)

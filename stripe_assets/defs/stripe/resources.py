@@ -32,10 +32,16 @@ class StripeApiResource(dg.ConfigurableResource):
     requests_per_second: float = Field(
         default=0.0, description="Request budget; 0 uses Stripe's (25 test mode, 100 live)."
     )
+    timeout_s: float = Field(
+        default=30.0, description="Seconds to wait for a response before retrying the request."
+    )
 
     def client(self) -> StripeClient:
         return StripeClient(
-            self.api_key, self.api_base, requests_per_second=self.requests_per_second or None
+            self.api_key,
+            self.api_base,
+            requests_per_second=self.requests_per_second or None,
+            timeout_s=self.timeout_s,
         )
 
     def selected_tables(self) -> list[str]:
@@ -117,6 +123,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             resources=settings.stripe_resources,
             sync_start=settings.sync_start,
             requests_per_second=settings.requests_per_second,
+            timeout_s=settings.request_timeout_s,
         ),
         "storage": StorageResource(
             landing_bucket_url=settings.landing_bucket_url,

@@ -1,0 +1,87 @@
+"""Failures a user can act on, told as one sentence instead of a dlt or botocore traceback.
+
+dlt wraps what goes wrong in extraction and loading several layers deep; the cause that says
+what to do (a Stripe refusal, a warehouse another process holds, an S3 landing zone that cannot
+be reached) is found by walking the exception chain. A missing bucket or wrong AWS credentials are
+caught before a run starts (settings.configuration_problems).
+"""
+
+import re
+from collections.abc import Iterator
+
+import dagster as dg
+import duckdb
+from dlt.common.schema.exceptions import DataValidationError
+
+from .client import STRIPE_API_VERSION, StripeApiError
+
+LANDING_KEPT = "what was extracted is kept and loads on the next run"
+
+
+def user_facing(
+    error: BaseException, duckdb_path: str, landing_bucket_url: str
+) -> dg.Failure | None:
+    """A `dg.Failure` with one sentence for a failure we can explain, else None."""
+    for cause in exception_chain(error):
+        sentence = (
+            _stripe_refusal(cause)
+            or _type_changed(cause)
+            or _warehouse_in_use(cause, duckdb_path)
+            or _landing_unreachable(cause, landing_bucket_url)
+        )
+        if sentence:
+            return dg.Failure(description=sentence, allow_retries=False)
+    return None
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then what caused it, and so on (dlt keeps a failed step's cause in `exception`)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
+
+
+def _stripe_refusal(cause: BaseException) -> str | None:
+    return str(cause) if isinstance(cause, StripeApiError) else None
+
+
+def _type_changed(cause: BaseException) -> str | None:
+    """The landing schema contract freezes column types (extract.SCHEMA_CONTRACT): a field that
+    comes back with another type stops the sync instead of splitting into a variant column."""
+    if not (isinstance(cause, DataValidationError) and cause.schema_entity == "data_type"):
+        return None
+    column, _, new_type = (cause.column_name or "").partition("__v_")
+    columns = (cause.table_schema or {}).get("columns", {})
+    old_type = columns.get(column, {}).get("data_type", "another type")
+    return (
+        f"Stripe returned {cause.table_name}.{column} as {new_type or 'a new type'} where earlier "
+        f"loads stored {old_type}: the sync stopped before landing anything, so raw keeps its "
+        f"types. Check Stripe's changelog for API version {STRIPE_API_VERSION} and give the column "
+        "its new type in catalog.py, then rerun."
+    )
+
+
+def _warehouse_in_use(cause: BaseException, duckdb_path: str) -> str | None:
+    if not (isinstance(cause, duckdb.IOException) and "Could not set lock" in str(cause)):
+        return None
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(cause))
+    who = f"{holder.group(1)}, pid {holder.group(2)}" if holder else "another process"
+    return (
+        f"The warehouse {duckdb_path} is open in another process ({who}): close that DuckDB "
+        f"connection and rerun; {LANDING_KEPT}."
+    )
+
+
+def _landing_unreachable(cause: BaseException, landing_bucket_url: str) -> str | None:
+    if not landing_bucket_url.startswith("s3://"):
+        return None
+    name = type(cause).__name__
+    if name in ("EndpointConnectionError", "ClientConnectorError", "ConnectTimeoutError"):
+        return (
+            f"Could not reach S3 for the landing zone {landing_bucket_url} ({cause}): check "
+            f"AWS_ENDPOINT_URL and the network, then rerun; {LANDING_KEPT}."
+        )
+    return None

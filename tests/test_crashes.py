@@ -1,0 +1,175 @@
+"""A run killed at any point loses nothing and duplicates nothing.
+
+Ten seeded kill points, spread over extraction, the raw load and dbt. For each one the business
+lives on a little (`advance`, so every run has work to do), a run is started as `make run` starts
+it and its whole process group is SIGKILLed at the kill point, the way a machine dies; the
+process must really have died inside the stage aimed at. Then the next run must complete with
+every check passing, and the warehouse must equal the sandbox's ledger: exact live counts, no
+duplicate id, MRR equal for every month and currency.
+
+A kill point is a stage and a seeded fraction: the run is killed that fraction of the step's
+shortest duration so far after the step starts (read from the Dagster event log, as the UI
+reads it).
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+import requests
+
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.settings import PROJECT_ROOT
+
+from .conftest import (
+    RUN_TIMEOUT_S,
+    Workspace,
+    assert_mrr_equals_truth,
+    assert_raw_equals_truth,
+    launch,
+    pipeline_env,
+    raw_rows,
+)
+from .test_mrr_reconciliation import truth_of
+
+SEED = 20261122
+STEPS = {"extraction": "stripe_landing", "raw load": "stripe_raw", "dbt": "stripe_dbt_models"}
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    stage: str
+    fraction: float  # of the step's shortest duration so far
+
+    def __str__(self) -> str:
+        return f"{self.stage} at {self.fraction:.0%}"
+
+
+def kill_points() -> list[KillPoint]:
+    """Seeded; the first is always the very first run's extraction, the costliest to lose, then
+    every stage three times in a seeded order."""
+    rng = random.Random(SEED)
+    stages = [stage for stage in STEPS for _ in range(3)]
+    rng.shuffle(stages)
+    return [KillPoint(stage, rng.uniform(0.05, 0.95)) for stage in ["extraction", *stages]]
+
+
+@pytest.fixture(scope="module")
+def business() -> RunningSandbox:
+    # a little latency stretches extraction, so kill points land inside it
+    with running_sandbox("--customers", "40", "--seed", "8", "--latency-ms", "50") as sandbox:
+        yield sandbox
+
+
+class Instance:
+    """The Dagster instance a workspace's runs write to, read as the UI reads it."""
+
+    def __init__(self, workspace: Workspace):
+        self.home = workspace.dagster_home
+        self._instance: dg.DagsterInstance | None = None
+
+    @property
+    def instance(self) -> dg.DagsterInstance | None:
+        if self._instance is None and (self.home / "dagster.yaml").exists():
+            self._instance = dg.DagsterInstance.from_config(str(self.home))
+        return self._instance
+
+    def run_ids(self) -> list[str]:
+        return [run.run_id for run in self.instance.get_runs()] if self.instance else []
+
+    def steps(self, run_id: str) -> dict[str, tuple[float, float | None]]:
+        """step -> (start, end or None while it runs), in seconds since the epoch."""
+        return {
+            s.step_key: (s.start_time, s.end_time)
+            for s in self.instance.get_run_step_stats(run_id)
+            if s.start_time
+        }
+
+
+def start_run(env: dict[str, str]) -> subprocess.Popen:
+    """`make run` in its own process group, so killing the group takes dbt with it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "stripe_assets.launcher", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not condition():
+        assert process.poll() is None, f"the run ended (exit {process.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {RUN_TIMEOUT_S} s"
+        time.sleep(0.05)
+
+
+def kill_at(
+    point: KillPoint, env: dict[str, str], instance: Instance, shortest: dict[str, float]
+) -> None:
+    """Start a run, SIGKILL its process group at the kill point, and check where it died."""
+    runs_before = set(instance.run_ids())
+    process = start_run(env)
+    step = STEPS[point.stage]
+
+    def this_run() -> str | None:
+        new = set(instance.run_ids()) - runs_before
+        return new.pop() if new else None
+
+    wait_for(lambda: this_run() is not None, process, "a run in the instance")
+    run_id = this_run()
+    wait_for(lambda: step in instance.steps(run_id), process, f"{step} starting")
+    started, _ = instance.steps(run_id)[step]
+    time.sleep(max(0.0, started + point.fraction * shortest[step] - time.time()))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _, ended = instance.steps(run_id)[step]
+    assert ended is None, f"{step} had already finished when the run was killed ({point})"
+
+
+def complete_run(workspace: Workspace, sandbox: RunningSandbox, instance: Instance) -> dict:
+    """The next run: it must succeed, pass every check, and leave the warehouse equal to truth.
+    Returns how long each of its steps took."""
+    truth = truth_of(sandbox)
+    process = launch("run", workspace.env(**pipeline_env(sandbox, truth)))
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert ", 0 failed" in process.stdout
+    assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth)
+    assert_mrr_equals_truth(workspace, truth)
+    steps = instance.steps(instance.run_ids()[0])
+    return {step: end - start for step, (start, end) in steps.items()}
+
+
+def test_kill_points_are_seeded_and_cover_every_stage():
+    points = kill_points()
+    assert len(points) >= 10 and points == kill_points()
+    assert all(sum(p.stage == stage for p in points) >= 3 for stage in STEPS)
+
+
+def test_a_run_killed_anywhere_is_completed_by_the_next(business: RunningSandbox, tmp_path):
+    workspace, rng = Workspace(tmp_path), random.Random(SEED)
+    instance = Instance(workspace)
+    # Kill points are fractions of the shortest time each step has taken so far, so they land
+    # inside the step however much work this run has; the first run's extraction takes seconds.
+    shortest = {step: 1.0 for step in STEPS.values()}
+    for number, point in enumerate(kill_points()):
+        if number:
+            days = rng.randint(1, 3)
+            answer = requests.post(
+                f"{business.url}/_sandbox/advance", json={"days": days}, timeout=120
+            )
+            answer.raise_for_status()
+        env = workspace.env(**pipeline_env(business, truth_of(business)))
+        kill_at(point, env, instance, shortest)
+        took = complete_run(workspace, business, instance)
+        shortest = {
+            step: min(took[step], s) if number else took[step] for step, s in shortest.items()
+        }

@@ -1,0 +1,191 @@
+"""Storage that misbehaves: one clear sentence and nothing duplicated, then full recovery.
+
+S3 is moto's server on 127.0.0.1 (there is no AWS here): a bucket that does not exist, refused
+credentials (a second moto server with authentication on), and the endpoint going away while a
+run is under way and coming back. The warehouse is held open by another process, as a DuckDB
+shell or a notebook would hold it. Each time the pipeline runs as `make run` runs it.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.settings import PROJECT_ROOT
+
+from .conftest import (
+    AWS,
+    LANDING_BUCKET,
+    RUN_TIMEOUT_S,
+    MotoS3,
+    Workspace,
+    assert_raw_equals_truth,
+    launch,
+    pipeline_env,
+    raw_rows,
+)
+from .test_crashes import Instance
+from .test_mrr_reconciliation import truth_of
+
+
+@pytest.fixture(scope="module")
+def business() -> RunningSandbox:
+    # latency keeps extraction going for seconds, long enough to lose S3 in the middle of it
+    with running_sandbox("--customers", "25", "--seed", "13", "--latency-ms", "30") as sandbox:
+        yield sandbox
+
+
+def stripe_requests_served(sandbox: RunningSandbox) -> int:
+    """Requests to the API itself, not to the sandbox's own /_sandbox endpoints."""
+    stats = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=30).json()
+    return sum(row["count"] for row in stats["requests"] if row["endpoint"].startswith("/v1/"))
+
+
+def assert_one_sentence(process: subprocess.CompletedProcess, sentence: str) -> None:
+    output = process.stdout + process.stderr
+    assert process.returncode != 0, output[-3000:]
+    assert sentence in output, output[-3000:]
+    assert "Traceback" not in output
+
+
+def run_to_completion(workspace: Workspace, env: dict[str, str], sandbox: RunningSandbox) -> None:
+    truth = truth_of(sandbox)
+    process = launch("run", {**env, "MRR_AS_OF": truth["as_of"]})
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth)
+
+
+def test_a_missing_bucket_is_named_before_anything_is_extracted(
+    business: RunningSandbox, s3: MotoS3, tmp_path
+):
+    before = stripe_requests_served(business)
+    env = Workspace(tmp_path).env(
+        **pipeline_env(business, truth_of(business)),
+        **s3.env(),
+        LANDING_BUCKET_URL="s3://no-such-landing-bucket/stripe",
+    )
+    process = launch("run", env)
+    assert_one_sentence(
+        process,
+        f"The landing bucket 'no-such-landing-bucket' does not exist at {s3.endpoint}: create it",
+    )
+    assert stripe_requests_served(business) == before, (
+        "no Stripe request for a run that cannot land"
+    )
+
+
+def test_refused_aws_credentials_are_named(business: RunningSandbox, tmp_path):
+    """A moto server that authenticates every request, as AWS does: these keys exist nowhere."""
+    port = free_port()
+    server = subprocess.Popen(
+        [shutil.which("moto_server", path=os.path.dirname(sys.executable)), "-p", str(port)],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_listening(endpoint)
+        env = Workspace(tmp_path).env(
+            **pipeline_env(business, truth_of(business)),
+            **AWS,
+            AWS_ENDPOINT_URL=endpoint,
+            LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/stripe",
+        )
+        process = launch("run", env)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert_one_sentence(
+        process,
+        f"S3 at {endpoint} refused access to the landing bucket '{LANDING_BUCKET}' (403): check "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    )
+    assert AWS["AWS_SECRET_ACCESS_KEY"] not in process.stdout.replace("testing", "")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_listening(endpoint: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(endpoint, timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"moto_server did not start at {endpoint}")
+
+
+def test_s3_lost_mid_run_then_back(business: RunningSandbox, tmp_path):
+    """S3 goes away once the run is under way: the run fails saying so; with S3 back, the next
+    run lands everything, once."""
+    s3, workspace = MotoS3(), Workspace(tmp_path)
+    env = workspace.env(
+        **pipeline_env(business, truth_of(business)),
+        **s3.env(),
+        LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/stripe",
+    )
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stripe_assets.launcher", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        instance, deadline = Instance(workspace), time.monotonic() + RUN_TIMEOUT_S
+        while not instance.run_ids():  # the bucket was checked; the run is starting
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        s3.stop()
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+        assert_one_sentence(
+            subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
+            f"Could not reach S3 for the landing zone s3://{LANDING_BUCKET}/stripe",
+        )
+        s3.restart()
+        run_to_completion(workspace, env, business)
+    finally:
+        s3.stop()
+
+
+def test_a_warehouse_held_open_elsewhere(business: RunningSandbox, tmp_path):
+    workspace = Workspace(tmp_path)
+    workspace.duckdb_path.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"connection = duckdb.connect({str(workspace.duckdb_path)!r})\n"
+            "print('open', flush=True)\n"
+            "time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        env = workspace.env(**pipeline_env(business, truth_of(business)))
+        process = launch("run", env)
+        assert_one_sentence(
+            process,
+            f"The warehouse {workspace.duckdb_path} is open in another process",
+        )
+        assert f"pid {holder.pid}" in process.stdout + process.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    run_to_completion(workspace, env, business)
