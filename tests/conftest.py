@@ -42,6 +42,7 @@ AWS = {
 XDIST_GROUPS = {"tests.test_security": "tests.test_pipeline"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs two pytest-xdist workers (--dist loadgroup): each module goes to one
     worker whole, so its module fixtures (sandboxes, pipeline runs) are built once."""

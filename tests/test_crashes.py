@@ -4,8 +4,8 @@ Ten seeded kill points, spread over extraction, the raw load and dbt. For each o
 lives on a little (`advance`, so every run has work to do), a run is started as `make run` starts
 it and its whole process group is SIGKILLed at the kill point, the way a machine dies; the
 process must really have died inside the stage aimed at. Then the next run must complete with
-every check passing, and the warehouse must equal the sandbox's ledger: exact live counts, no
-duplicate id, MRR equal for every month and currency.
+every check it runs passing, and the warehouse must equal the sandbox's ledger: exact live
+counts, no duplicate id, MRR equal for every month and currency.
 
 A kill point is a stage and a seeded fraction: the run is killed that fraction of the step's
 shortest duration so far after the step starts (read from the Dagster event log, as the UI
@@ -39,6 +39,10 @@ from .conftest import (
 from .test_mrr_reconciliation import truth_of
 
 SEED = 20261122
+# dbt's 300-odd data tests are left out of these twenty runs (dbt's own setting) to keep them
+# affordable: the warehouse is compared with the ledger instead, and the rest of the suite runs
+# every dbt test.
+WITHOUT_DBT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"}
 STEPS = {"extraction": "stripe_landing", "raw load": "stripe_raw", "dbt": "stripe_dbt_models"}
 
 
@@ -139,7 +143,7 @@ def complete_run(workspace: Workspace, sandbox: RunningSandbox, instance: Instan
     """The next run: it must succeed, pass every check, and leave the warehouse equal to truth.
     Returns how long each of its steps took."""
     truth = truth_of(sandbox)
-    process = launch("run", workspace.env(**pipeline_env(sandbox, truth)))
+    process = launch("run", workspace.env(**pipeline_env(sandbox, truth), **WITHOUT_DBT_TESTS))
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert ", 0 failed" in process.stdout
     assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth)
@@ -167,7 +171,7 @@ def test_a_run_killed_anywhere_is_completed_by_the_next(business: RunningSandbox
                 f"{business.url}/_sandbox/advance", json={"days": days}, timeout=120
             )
             answer.raise_for_status()
-        env = workspace.env(**pipeline_env(business, truth_of(business)))
+        env = workspace.env(**pipeline_env(business, truth_of(business)), **WITHOUT_DBT_TESTS)
         kill_at(point, env, instance, shortest)
         took = complete_run(workspace, business, instance)
         shortest = {

@@ -4,6 +4,7 @@ The expected graph is written out in full so that a renamed asset or a broken li
 up here (and in review) instead of in a user's UI.
 """
 
+import os
 import subprocess
 import sys
 
@@ -189,3 +190,17 @@ def test_automation_is_defined():
     assert {"stripe_pipeline", "stripe_sync", "stripe_load", "stripe_dbt_build"} <= {
         job.name for job in repository.get_all_jobs()
     }
+
+
+def test_old_dbt_build_folders_are_pruned(tmp_path):
+    """dagster-dbt leaves a folder per build under target/; only the latest few are kept."""
+    from stripe_assets.defs.dbt.assets import KEPT_INVOCATION_FOLDERS, prune_invocation_folders
+
+    builds = [tmp_path / f"stripe_dbt_models-run{n:02d}-abc1234" for n in range(15)]
+    for age, folder in enumerate(reversed(builds)):
+        folder.mkdir()
+        os.utime(folder, (1_700_000_000 - age, 1_700_000_000 - age))
+    (tmp_path / "manifest.json").write_text("{}")
+    prune_invocation_folders(tmp_path, "stripe_dbt_models")
+    assert sorted(tmp_path.glob("stripe_dbt_models-*")) == builds[-KEPT_INVOCATION_FOLDERS:]
+    assert (tmp_path / "manifest.json").exists()

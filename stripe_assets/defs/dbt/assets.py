@@ -4,7 +4,9 @@ dbt sources keep dagster-dbt's default key `[source, table]`, i.e. `["stripe", "
 which is exactly the raw asset's key, so lineage runs from landing to the marts without a break.
 """
 
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,6 +17,8 @@ from stripe_assets.defs.stripe.resources import StorageResource
 
 from .metadata import MRR_METADATA
 from .project import dbt_project
+
+KEPT_INVOCATION_FOLDERS = 10
 
 
 class StripeDbtTranslator(DagsterDbtTranslator):
@@ -43,6 +47,9 @@ def stripe_dbt_models(
     build to end; then the marts are read and their figures attached (Dagster plots numeric
     metadata over time).
     """
+    prune_invocation_folders(
+        dbt_project.project_dir / "target", context.op_execution_context.op.name
+    )
     held: list = []
     for event in dbt.cli(["build"], context=context).stream():
         if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
@@ -57,6 +64,15 @@ def stripe_dbt_models(
             if key in MRR_METADATA:
                 event = event.with_metadata({**event.metadata, **MRR_METADATA[key](con, storage)})
             yield event
+
+
+def prune_invocation_folders(target: Path, op_name: str) -> None:
+    """dagster-dbt gives every build its own folder under target/ (compiled SQL, run results,
+    dbt.log, ~10 MB) and never removes it: an hourly schedule would fill the disk. The latest
+    few are kept for debugging."""
+    folders = sorted(target.glob(f"{op_name}-*"), key=lambda path: path.stat().st_mtime)
+    for folder in folders[:-KEPT_INVOCATION_FOLDERS]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:

@@ -12,6 +12,7 @@ from stripe_assets.settings import DBT_PROJECT_DIR
 _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
+DBT_SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
 DBT_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -37,14 +38,11 @@ def _manifest_is_current() -> bool:
     manifest = dbt_project.manifest_path
     if not manifest.exists():
         return False
-    sources = [
+    parsed_at = manifest.stat().st_mtime
+    sources = [*DBT_PROJECT_DIR.glob("*.yml")] + [
         path
-        for path in DBT_PROJECT_DIR.rglob("*")
-        if path.is_file() and path.suffix in DBT_SOURCE_SUFFIXES and _is_source(path)
+        for folder in DBT_SOURCE_FOLDERS
+        for path in (DBT_PROJECT_DIR / folder).rglob("*")
+        if path.suffix in DBT_SOURCE_SUFFIXES
     ]
-    return all(path.stat().st_mtime < manifest.stat().st_mtime for path in sources)
-
-
-def _is_source(path: Path) -> bool:
-    parts = path.relative_to(DBT_PROJECT_DIR).parts
-    return parts[0] not in ("target", "logs", "dbt_packages")
+    return all(path.stat().st_mtime < parsed_at for path in sources)
