@@ -27,7 +27,7 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 SANDBOX_ARGS = ("--customers", "150", "--seed", "11")
 # The session sandbox accepts only this restricted key, the kind the README recommends:
-# test_security searches everything the session's pipeline wrote and printed for it.
+# test_pipeline searches everything the session's pipeline wrote and printed for it.
 CANARY_KEY = "rk_test_CanaryQ7xZ9LeakCheck4242"
 RUN_TIMEOUT_S = 600
 LANDING_BUCKET = "stripe-landing"
@@ -36,19 +36,6 @@ AWS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_REGION": "us-east-1",
 }
-
-
-# test_security reads what the session's pipeline runs (pipeline_runs) wrote: same worker.
-XDIST_GROUPS = {"tests.test_security": "tests.test_pipeline"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two pytest-xdist workers (--dist loadgroup): each module goes to one
-    worker whole, so its module fixtures (sandboxes, pipeline runs) are built once."""
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(XDIST_GROUPS.get(module, module)))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,14 @@
-"""The whole pipeline, run as `make run` runs it, checked against the sandbox's own ledger."""
+"""The whole pipeline, run as `make run` runs it, checked against the sandbox's own ledger.
+
+The session's runs (tests/conftest.py: a full run, then two incremental runs at once, then a raw
+rebuild) are made with a recognizable restricted key, the kind the README recommends: every byte
+they wrote (the warehouse, the landing zone, dlt's working files, the Dagster instance's storage
+and logs) and everything they printed is searched for it, and the sandbox's request log is read
+for any method but GET.
+"""
 
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -10,6 +18,7 @@ import requests
 from stripe_assets.defs.stripe.catalog import TABLES
 
 from .conftest import (
+    CANARY_KEY,
     RunOutcome,
     Workspace,
     assert_mrr_equals_truth,
@@ -124,3 +133,28 @@ def test_mrr_marts_show_their_figures_in_dagster(
     preview = movements.asset_materialization.metadata["preview"]
     assert isinstance(preview, dg.MarkdownMetadataValue)
     assert "| month | currency | starting |" in preview.value
+
+
+def files_under(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def test_a_restricted_key_works_and_never_leaks(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, sandbox_env: dict[str, str]
+):
+    assert sandbox_env["STRIPE_API_KEY"] == CANARY_KEY
+    assert all(run.process.returncode == 0 for run in pipeline_runs)
+    written = files_under(pipeline_workspace.root)
+    assert any(p.suffix == ".parquet" for p in written) and pipeline_workspace.duckdb_path.exists()
+    assert any("dagster_home" in p.parts and "storage" in p.parts for p in written)
+    secret = CANARY_KEY.removeprefix("rk_test_")
+    for path in written:
+        content = path.read_bytes()
+        assert secret.encode() not in content, f"the key is written in {path}"
+    for run in pipeline_runs:
+        assert secret not in run.process.stdout + run.process.stderr
+
+    stats = requests.get(f"{sandbox_env['STRIPE_API_BASE']}/_sandbox/stats", timeout=30).json()
+    api_requests = [row for row in stats["requests"] if row["endpoint"].startswith("/v1/")]
+    assert sum(row["count"] for row in api_requests) > 50
+    assert {row["method"] for row in api_requests} == {"GET"}, "the pipeline only reads"
