@@ -63,7 +63,8 @@ def stripe_landing(
         allowed = {resource.table for resource in select(stripe_api.selected_tables())}
         resources = select([table for table in wanted if table in allowed])
         sync = StripeSync(stripe_api.client(), resources, stripe_api.start())
-        landed = extract_to_landing(storage.landing_pipeline(), sync)
+        with storage.exclusive("stripe_landing"):
+            landed = extract_to_landing(storage.landing_pipeline(), sync)
     except (StripeApiError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:
@@ -129,12 +130,13 @@ def stripe_raw(
     context: dg.AssetExecutionContext, config: RawLoadConfig, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     tables = _selected(context, raw_key)
-    pipeline = storage.raw_pipeline()
     refresh = "drop_resources" if config.full_refresh else None
     try:
-        for load_id in finish_interrupted_loads(pipeline):
-            context.log.warning(f"Finished raw load {load_id}, left pending by an interrupted run.")
-        pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
+        with storage.exclusive("stripe_raw"):
+            pipeline = storage.raw_pipeline()
+            for load_id in finish_interrupted_loads(pipeline):
+                context.log.warning(f"Finished raw load {load_id}, left by an interrupted run.")
+            pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
     except Exception as error:
         failure = user_facing(error, storage.duckdb_path, storage.landing_bucket_url)
         if failure is None:

@@ -3,6 +3,9 @@
 The API key comes from `dg.EnvVar("STRIPE_API_KEY")` so Dagster's UI never shows it.
 """
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +80,18 @@ class StorageResource(dg.ConfigurableResource):
             dataset_name=RAW_SCHEMA,
             pipelines_dir=str(self.data_dir / "dlt"),
         )
+
+    @contextmanager
+    def exclusive(self, pipeline_name: str) -> Iterator[None]:
+        """Hold a dlt pipeline's working folder alone, across processes: two runs sharing it
+        would load each other's packages half-written. Dagster's pools should keep them apart,
+        but two runs started at the same instant can both claim a slot; a killed holder's lock
+        is released by the kernel."""
+        lock = self.data_dir / "dlt" / f"{pipeline_name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def landing_pipeline(self) -> dlt.Pipeline:
         return self._pipeline("stripe_landing", landing_destination(self.landing_bucket_url))
