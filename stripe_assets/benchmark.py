@@ -11,8 +11,9 @@ written to data/bench/results.json as a list of {"name", "value", "unit"}:
    auto-pagination, one resource after another), and speedup_vs_naive.
 3. incremental_requests, incremental_s, incremental_to_full_ratio: after the test-mode business
    lives one more day, an incremental run, against that full extraction.
-4. e2e_<size>_{extract,raw,dbt,checks}_s and e2e_<size>_peak_rss_mb: `make run` end to end
-   (sandbox → landing → raw → every dbt model → every check), stage times from Dagster.
+4. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
+   e2e_<size>_peak_rss_mb: `make run` end to end (sandbox → landing → raw → every dbt model →
+   every check), stage times from Dagster, memory of the run's process tree sampled throughout.
 """
 
 import argparse
@@ -186,54 +187,64 @@ def end_to_end(figures: list[Figure], workdir: Path, label: str, customers: str,
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-            peak_mb = peak_rss_mb(process)
+            samples = sample_rss_mb(process)
         total_s = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"e2e {label} failed:\n{log.read_text()[-4000:]}")
-    stages = stage_seconds(root / "dagster_home")
+    for stage, (seconds, peak_mb) in stage_figures(root / "dagster_home", samples).items():
+        figures += [
+            Figure(f"e2e_{label}_{stage}_s", seconds, "s"),
+            Figure(f"e2e_{label}_{stage}_peak_rss_mb", peak_mb, "MB"),
+        ]
     figures += [
-        Figure(f"e2e_{label}_extract_s", stages["extract"], "s"),
-        Figure(f"e2e_{label}_raw_s", stages["raw"], "s"),
-        Figure(f"e2e_{label}_dbt_s", stages["dbt"], "s"),
-        Figure(f"e2e_{label}_checks_s", stages["checks"], "s"),
         Figure(f"e2e_{label}_total_s", round(total_s, 1), "s"),
-        Figure(f"e2e_{label}_peak_rss_mb", round(peak_mb), "MB"),
+        Figure(f"e2e_{label}_peak_rss_mb", round(max(mb for _, mb in samples)), "MB"),
     ]
     save(figures)
 
 
-def peak_rss_mb(process: subprocess.Popen) -> float:
-    """The most memory the run's process tree (launcher, dbt, ...) held at once, sampled until
+def sample_rss_mb(process: subprocess.Popen) -> list[tuple[float, float]]:
+    """(epoch seconds, MB) of the run's whole process tree (launcher, dbt, ...) every 0.2 s until
     it exits; the sandbox, a separate process, is not part of it."""
     import psutil
 
-    root, peak = psutil.Process(process.pid), 0
+    root, samples = psutil.Process(process.pid), []
     while process.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            rss = sum(p.memory_info().rss for p in tree if p.is_running())
+            samples.append((time.time(), rss / 1024 / 1024))
         except psutil.Error:
             pass
         time.sleep(0.2)
-    return peak / 1024 / 1024
+    return samples
 
 
-def stage_seconds(dagster_home: Path) -> dict[str, float]:
-    """Step durations of the latest run, grouped by stage (checks: every check step)."""
+def stage_figures(
+    dagster_home: Path, samples: list[tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Per stage of the latest run: (seconds, peak MB while it ran). Checks are every check step;
+    a stage's peak tells which one to look at when the whole run's peak grows."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         [run] = instance.get_runs(limit=1)
-        steps = {
-            s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id)
+        spans = {
+            s.step_key: (s.start_time, s.end_time) for s in instance.get_run_step_stats(run.run_id)
         }
-    stages = {stage: steps.get(step, 0.0) for step, stage in STAGE_STEPS.items()}
-    stages["checks"] = sum(
-        v
-        for k, v in steps.items()
-        if k not in ("stripe_landing", "stripe_raw", "stripe_dbt_models")
-    )
-    return {k: round(v, 1) for k, v in stages.items()}
+    by_stage: dict[str, list[tuple[float, float]]] = {}
+    for step, span in spans.items():
+        by_stage.setdefault(STAGE_STEPS.get(step, "checks"), []).append(span)
+    figures = {}
+    for stage in ("extract", "raw", "dbt", "checks"):
+        windows = by_stage.get(stage, [])
+        seconds = sum(end - start for start, end in windows)
+        peak = max(
+            (mb for at, mb in samples if any(start <= at <= end for start, end in windows)),
+            default=0.0,
+        )
+        figures[stage] = (round(seconds, 1), round(peak))
+    return figures
 
 
 def save(figures: list[Figure]) -> None:

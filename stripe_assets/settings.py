@@ -14,6 +14,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 STRIPE_API_BASE_DEFAULT = "https://api.stripe.com"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Settings:
     stripe_api_base: str
     landing_bucket_url: str
     duckdb_path: Path
+    # DuckDB's own default is 80% of RAM, so a large account's raw load and dbt build would take
+    # the machine; above this DuckDB spills to disk instead. The dbt profile reads the same
+    # variable with the same default.
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT_DEFAULT
     stripe_resources: str = ""  # comma-separated tables; empty means all
     sync_start: str = ""  # YYYY-MM-DD: the first backfill reads objects created since then
     requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
@@ -49,6 +54,11 @@ def configuration_problems(settings: Settings) -> list[str]:
         )
     elif landing.startswith("s3://") and (problem := _landing_bucket_problem(landing)):
         problems.append(problem)
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", settings.duckdb_memory_limit, re.IGNORECASE):
+        problems.append(
+            f"DUCKDB_MEMORY_LIMIT {settings.duckdb_memory_limit!r} is not a size such as 1GB or "
+            "512MB: fix it, or unset it for the default (1GB)."
+        )
     if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
         problems.append(
             f"DUCKDB_PATH {str(settings.duckdb_path)!r} cannot be written: point it at a file "
@@ -117,6 +127,7 @@ def load_settings() -> Settings:
         stripe_api_base=(os.environ.get("STRIPE_API_BASE") or STRIPE_API_BASE_DEFAULT).rstrip("/"),
         landing_bucket_url=landing.rstrip("/"),
         duckdb_path=_from_root(os.environ.get("DUCKDB_PATH") or "data/stripe.duckdb"),
+        duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT,
         stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
         sync_start=os.environ.get("STRIPE_SYNC_START", ""),
         requests_per_second=float(os.environ.get("STRIPE_REQUESTS_PER_SECOND") or 0),

@@ -1,9 +1,13 @@
 """Bad configuration gets one sentence saying what is wrong and what to do, and a non-zero exit,
 before anything is written."""
 
+import subprocess
+
 import pytest
 
+from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import running_sandbox
+from stripe_assets.settings import DBT_PROJECT_DIR
 
 from .conftest import Workspace, launch
 
@@ -19,6 +23,10 @@ CASES = {
     "unwritable warehouse": (
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_PATH": "/proc/stripe/stripe.duckdb"},
         "DUCKDB_PATH '/proc/stripe/stripe.duckdb' cannot be written",
+    ),
+    "duckdb memory limit": (
+        {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_MEMORY_LIMIT": "lots"},
+        "DUCKDB_MEMORY_LIMIT 'lots' is not a size such as 1GB or 512MB",
     ),
     "unreachable api": (
         {"STRIPE_API_KEY": "sk_test_x", "STRIPE_API_BASE": "http://127.0.0.1:9"},
@@ -55,3 +63,29 @@ def test_a_restricted_key_without_a_permission_names_it(tmp_path):
     assert "Traceback" not in output
     assert key.removeprefix("rk_test_") not in output
     assert not list(workspace.landing.rglob("*.parquet")), "nothing landed for a rerun to repeat"
+
+
+def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(tmp_path, monkeypatch):
+    """DuckDB's own default is 80% of RAM; the raw load and every dbt model stay under ours."""
+    env = Workspace(tmp_path).env(DUCKDB_MEMORY_LIMIT="300MB")
+    for name in ("DUCKDB_PATH", "DUCKDB_MEMORY_LIMIT"):
+        monkeypatch.setenv(name, env[name])
+    pipeline = build_resources()["storage"].raw_pipeline()
+    pipeline.run([{"id": "cus_1"}], table_name="probe")
+    with pipeline.sql_client() as client:
+        [(raw_limit,)] = client.execute_sql("select current_setting('memory_limit')")
+    dbt = subprocess.run(
+        [
+            *("dbt", "show", "--inline", "select current_setting('memory_limit') as memory_limit"),
+            *("--profiles-dir", ".", "--target-path", str(tmp_path / "target")),
+            *("--log-path", str(tmp_path / "logs")),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert dbt.returncode == 0, dbt.stdout + dbt.stderr
+    assert raw_limit == "286.1 MiB"  # 300 MB, as DuckDB reports it
+    assert raw_limit in dbt.stdout

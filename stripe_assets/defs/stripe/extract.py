@@ -26,7 +26,7 @@ from dlt.extract import DltResource, DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints
-from .client import STRIPE_API_VERSION, StripeClient, StripeObject
+from .client import PAGE_SIZE, STRIPE_API_VERSION, StripeClient, StripeObject
 from .errors import exception_chain
 from .landing import finish_interrupted_loads
 
@@ -36,9 +36,17 @@ log = logging.getLogger(__name__)
 # shorter than a month.
 BACKFILL_WINDOWS = 6
 WINDOW_MIN_SECONDS = 30 * 86_400
-# Objects retrieved one by one (to expand what an event carried as ids, or to finish an embedded
-# list cut at its first page) are read this many at once.
-RETRIEVE_WORKERS = 8
+# Objects retrieved one by one (to expand what an event carried as ids, to finish an embedded list
+# cut at its first page, or because their list omits them) are read this many at once: enough to
+# keep live mode's 100 requests a second in flight at a few hundred milliseconds each. The shared
+# request budget, not this number, sets the pace.
+RETRIEVE_WORKERS = 32
+
+# dlt holds this many rows per table before writing them out (5,000 by default). A Stripe object
+# is a large nested dict in memory (an invoice with its lines is tens of KB), so seventeen tables'
+# default buffers alone held ~300 MB. dlt reads only the unsectioned key here (its Airflow helper
+# sets the same one).
+dlt.config["data_writer.buffer_max_items"] = 1000
 
 
 @dataclass
@@ -48,6 +56,11 @@ class SyncReport:
     modes: dict[str, str] = field(default_factory=dict)  # full | incremental | fallback_full
     cursors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+# Only these tables' listed ids are kept: an account's millions of events and balance
+# transactions, which nothing points to, would otherwise fill memory with ids.
+REFERENCED_TABLES = frozenset(table for r in BY_TABLE.values() for table in r.references.values())
 
 
 class ReferenceTracker:
@@ -61,7 +74,8 @@ class ReferenceTracker:
 
     def observe(self, resource: StripeResource, objects: list[StripeObject]) -> None:
         with self._lock:
-            self.listed[resource.table].update(obj["id"] for obj in objects)
+            if resource.table in REFERENCED_TABLES:
+                self.listed[resource.table].update(obj["id"] for obj in objects)
             for key, table in resource.references.items():
                 self.referenced[table].update(
                     obj[key] for obj in objects if isinstance(obj.get(key), str)
@@ -290,9 +304,13 @@ class StripeSync:
             cursors[resource.table] = newest
             self.report.cursors[resource.table] = _iso(newest)
 
-    def children(
-        self, resource: StripeResource, parents: list[StripeObject]
-    ) -> Iterator[list[StripeObject]]:
+    def children(self, resource: StripeResource, parents: list[StripeObject]) -> list[StripeObject]:
+        """A page of parents' embedded lists, each read to its end.
+
+        A list, not a generator: dlt runs a parallelized transformer's call in its worker pool
+        but would iterate a returned generator on its main thread, where a page's round trips
+        would hold up every other resource.
+        """
         self.report.modes[resource.table] = self.report.modes.get(resource.parent, "full")
         with_children = [
             parent
@@ -301,24 +319,28 @@ class StripeSync:
         ]
 
         def complete(parent: StripeObject) -> list[StripeObject]:
-            return self.client.complete_list(
+            children = self.client.complete_list(
                 parent[resource.embedded_field], resource=resource.table
             )
+            # copies: the parent's own row keeps its embedded list untouched
+            return _stamp([dict(child) for child in children], parent["_extracted_at"])
 
         # lists cut at their first page are read again side by side: one by one, a page of
         # invoices with long lists waits on a round trip per invoice
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
-            completed = pool.map(complete, with_children)
-            for parent, children in zip(with_children, completed, strict=True):
-                if children:  # copies: the parent's own row keeps its embedded list untouched
-                    yield _stamp([dict(child) for child in children], parent["_extracted_at"])
+            return [child for children in pool.map(complete, with_children) for child in children]
 
     def retrieved(self, resource: StripeResource, ids: list[str]) -> Iterator[list[StripeObject]]:
-        for object_id in ids:
-            obj = self.client.get(
-                f"{resource.path}/{object_id}", resource.retrieve_params(), resource=resource.table
-            )
-            yield _stamp([obj], datetime.now(UTC))
+        """Objects by id, side by side, a page's worth at a time."""
+
+        def retrieve(object_id: str) -> StripeObject:
+            path = f"{resource.path}/{object_id}"
+            return self.client.get(path, resource.retrieve_params(), resource=resource.table)
+
+        with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
+            for first in range(0, len(ids), PAGE_SIZE):
+                objects = list(pool.map(retrieve, ids[first : first + PAGE_SIZE]))
+                yield _stamp(objects, datetime.now(UTC))
 
 
 def _event_cursor(event: StripeObject) -> dict:

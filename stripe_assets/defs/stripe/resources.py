@@ -14,7 +14,7 @@ import dlt
 import duckdb
 from pydantic import Field
 
-from stripe_assets.settings import Settings, load_settings
+from stripe_assets.settings import DUCKDB_MEMORY_LIMIT_DEFAULT, Settings, load_settings
 
 from .client import StripeClient
 from .landing import landing_destination
@@ -66,6 +66,7 @@ class StorageResource(dg.ConfigurableResource):
 
     landing_bucket_url: str
     duckdb_path: str
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT_DEFAULT
 
     @property
     def data_dir(self) -> Path:
@@ -97,7 +98,9 @@ class StorageResource(dg.ConfigurableResource):
         return self._pipeline("stripe_landing", landing_destination(self.landing_bucket_url))
 
     def raw_pipeline(self) -> dlt.Pipeline:
-        return self._pipeline("stripe_raw", warehouse_destination(self.duckdb_path))
+        return self._pipeline(
+            "stripe_raw", warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
+        )
 
     def connect(self, read_only: bool = True):
         return connect(Path(self.duckdb_path), read_only=read_only)
@@ -143,5 +146,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         "storage": StorageResource(
             landing_bucket_url=settings.landing_bucket_url,
             duckdb_path=str(settings.duckdb_path),
+            duckdb_memory_limit=settings.duckdb_memory_limit,
         ),
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 from dlt.destinations import duckdb as dlt_duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
@@ -46,7 +47,12 @@ class _CatalogQualifiedClient(DuckDbClient):
 
 
 class warehouse_destination(dlt_duckdb):  # noqa: N801 (dlt names destinations in lowercase)
-    """dlt's DuckDB destination, with catalog-qualified names (see the module docstring)."""
+    """dlt's DuckDB destination, with catalog-qualified names (see the module docstring), inside
+    a memory limit (the raw load's merge spills to disk beyond it)."""
+
+    def __init__(self, path: str, memory_limit: str) -> None:
+        credentials = DuckDbCredentials(path, global_config={"memory_limit": memory_limit})
+        super().__init__(credentials=credentials)
 
     @property
     def client_class(self) -> type[DuckDbClient]:
