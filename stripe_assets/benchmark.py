@@ -89,14 +89,17 @@ def extract(sandbox: RunningSandbox, workdir: Path, requests_per_second: float) 
         workdir / "stripe.duckdb",
         requests_per_second=requests_per_second,
     )
-    started, cpu = time.perf_counter(), time.process_time()
-    result = dg.materialize(
-        [stripe_landing],
-        resources=build_resources(settings),
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config=QUIET_CONSOLE,
-    )
-    seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    # closed here, in this thread: disposed of later by the garbage collector, from another
+    # thread, its SQLite connections print tracebacks
+    with dg.DagsterInstance.ephemeral() as instance:
+        started, cpu = time.perf_counter(), time.process_time()
+        result = dg.materialize(
+            [stripe_landing],
+            resources=build_resources(settings),
+            instance=instance,
+            run_config=QUIET_CONSOLE,
+        )
+        seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
     assert result.success, "extraction failed"
     objects = sum(
         event.materialization.metadata["rows_landed"].value

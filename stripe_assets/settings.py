@@ -14,7 +14,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 STRIPE_API_BASE_DEFAULT = "https://api.stripe.com"
-DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB"
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def configuration_problems(settings: Settings) -> list[str]:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", settings.duckdb_memory_limit, re.IGNORECASE):
         problems.append(
             f"DUCKDB_MEMORY_LIMIT {settings.duckdb_memory_limit!r} is not a size such as 1GB or "
-            "512MB: fix it, or unset it for the default (1GB)."
+            f"512MB: fix it, or unset it for the default ({DUCKDB_MEMORY_LIMIT_DEFAULT})."
         )
     if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
         problems.append(
