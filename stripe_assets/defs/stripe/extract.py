@@ -13,12 +13,15 @@ under which API version, and whether Stripe reports it deleted.
 """
 
 import logging
+import os
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 
 import dlt
 from dlt.common.schema.exceptions import DataValidationError
@@ -47,6 +50,10 @@ RETRIEVE_WORKERS = 32
 # default buffers alone held ~300 MB. dlt reads only the unsectioned key here (its Airflow helper
 # sets the same one).
 dlt.config["data_writer.buffer_max_items"] = 1000
+# An extracted package this large (compressed; ~60,000 objects) is normalized by up to this many
+# processes (see normalize_workers).
+PARALLEL_NORMALIZE_BYTES = 8_000_000
+MAX_NORMALIZE_WORKERS = 4
 
 
 @dataclass
@@ -330,17 +337,25 @@ class StripeSync:
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
             return [child for children in pool.map(complete, with_children) for child in children]
 
-    def retrieved(self, resource: StripeResource, ids: list[str]) -> Iterator[list[StripeObject]]:
-        """Objects by id, side by side, a page's worth at a time."""
-
-        def retrieve(object_id: str) -> StripeObject:
-            path = f"{resource.path}/{object_id}"
-            return self.client.get(path, resource.retrieve_params(), resource=resource.table)
-
+    def retrieve_unlisted(self, stop: threading.Event) -> dict[str, list[StripeObject]]:
+        """Objects something references but their full list omitted (deleted customers,
+        mostly: Stripe returns them as small tombstones), retrieved side by side, a page's
+        worth at a time, until done or `stop` is set."""
+        retrieved: dict[str, list[StripeObject]] = defaultdict(list)
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
-            for first in range(0, len(ids), PAGE_SIZE):
-                objects = list(pool.map(retrieve, ids[first : first + PAGE_SIZE]))
-                yield _stamp(objects, datetime.now(UTC))
+            for table, ids in self.tracker.unlisted().items():
+                resource = BY_TABLE[table]
+                for first in range(0, len(ids), PAGE_SIZE):
+                    if stop.is_set():
+                        return retrieved
+                    chunk = ids[first : first + PAGE_SIZE]
+                    page = list(pool.map(self._retrieve, repeat(resource, len(chunk)), chunk))
+                    retrieved[table] += _stamp(page, datetime.now(UTC))
+        return retrieved
+
+    def _retrieve(self, resource: StripeResource, object_id: str) -> StripeObject:
+        path = f"{resource.path}/{object_id}"
+        return self.client.get(path, resource.retrieve_params(), resource=resource.table)
 
 
 def _event_cursor(event: StripeObject) -> dict:
@@ -393,11 +408,41 @@ def _only_deletions(changes: EventChanges | None) -> EventChanges:
 
 
 @dlt.source(name="stripe", max_table_nesting=0)
-def _unlisted_objects_source(sync: StripeSync, ids_by_table: dict[str, list[str]]):
+def _unlisted_objects_source(objects_by_table: dict[str, list[StripeObject]]):
     """Objects retrieved by id because something references them but their list omits them."""
-    for table, ids in ids_by_table.items():
-        resource = BY_TABLE[table]
-        yield dlt.resource(sync.retrieved(resource, ids), **_resource_options(resource))
+    for table, objects in objects_by_table.items():
+        yield dlt.resource(_pages(objects), **_resource_options(BY_TABLE[table]))
+
+
+def _pages(objects: list[StripeObject]) -> Iterator[list[StripeObject]]:
+    for first in range(0, len(objects), PAGE_SIZE):
+        yield objects[first : first + PAGE_SIZE]
+
+
+@contextmanager
+def _dropping_packages_that_break_the_contract(pipeline: dlt.Pipeline) -> Iterator[None]:
+    try:
+        yield
+    except PipelineStepFailed as failure:
+        if any(isinstance(e, DataValidationError) for e in exception_chain(failure)):
+            # The package breaks the schema contract and would fail every later run the same
+            # way: drop it and rewind the cursors, so a fixed pipeline reads it again.
+            pipeline.abort_packages()
+        raise
+
+
+def normalize_workers(pipeline: dlt.Pipeline) -> int:
+    """Processes to normalize the extracted package with: several for a backfill, one otherwise.
+
+    dlt's normalize is pure Python, ~10 s per 100,000 Stripe objects on one core, and runs
+    after the last request, so a backfill's would leave the machine's other cores idle. Each
+    extra process takes a few seconds and ~300 MB to start: small loads stay in this one.
+    """
+    packages = pipeline.list_extracted_load_packages()
+    jobs = pipeline.get_load_package_info(packages[-1]).jobs["new_jobs"] if packages else []
+    if sum(job.file_size for job in jobs) < PARALLEL_NORMALIZE_BYTES:
+        return 1
+    return max(1, min(MAX_NORMALIZE_WORKERS, os.cpu_count() or 1))
 
 
 @dataclass
@@ -405,24 +450,39 @@ class LandedLoads:
     load_ids: list[str] = field(default_factory=list)
     rows: Counter[str] = field(default_factory=Counter)
 
-    def add(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
-        try:
-            info = pipeline.run(source, loader_file_format="parquet")
-        except PipelineStepFailed as failure:
-            if any(isinstance(e, DataValidationError) for e in exception_chain(failure)):
-                # The package breaks the schema contract and would fail every later run the
-                # same way: drop it and rewind the cursors, so a fixed pipeline reads it again.
-                pipeline.abort_packages()
-            raise
-        self.load_ids.extend(info.loads_ids)
-        self.rows.update(pipeline.last_trace.last_normalize_info.row_counts)
+    def extract(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
+        with _dropping_packages_that_break_the_contract(pipeline):
+            pipeline.extract(source, loader_file_format="parquet")
+
+    def normalize_and_load(self, pipeline: dlt.Pipeline) -> None:
+        with _dropping_packages_that_break_the_contract(pipeline):
+            normalized = pipeline.normalize(workers=normalize_workers(pipeline))
+            loaded = pipeline.load()
+        self.load_ids.extend(loaded.loads_ids)
+        if normalized is not None:  # None: nothing was extracted
+            self.rows.update(normalized.row_counts)
 
 
 def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
-    """Sync what changed, then fetch what full lists left dangling; one landing load each."""
+    """Sync what changed, then fetch what full lists left dangling; one landing load each.
+
+    The dangling objects are fetched while the first load is normalized and written: one is
+    round trips, the other CPU, so neither waits for the other.
+    """
     landed = LandedLoads(load_ids=finish_interrupted_loads(pipeline))
-    landed.add(pipeline, sync.source())
-    unlisted = sync.tracker.unlisted()
-    if unlisted:
-        landed.add(pipeline, _unlisted_objects_source(sync, unlisted))
+    # what `pipeline.run()` does first: a new working folder takes its cursors from the landing
+    pipeline.sync_destination()
+    landed.extract(pipeline, sync.source())
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlisted") as background:
+        unlisted = background.submit(sync.retrieve_unlisted, stop)
+        try:
+            landed.normalize_and_load(pipeline)
+        except BaseException:
+            stop.set()
+            raise
+        objects = unlisted.result()
+    if objects:
+        landed.extract(pipeline, _unlisted_objects_source(objects))
+        landed.normalize_and_load(pipeline)
     return landed
