@@ -8,8 +8,10 @@ the only tolerance), before and after the business lives on (`advance`) and an i
 picks the changes up; and the MRR bridge must close every month.
 """
 
+import os
 from collections import defaultdict
 
+import dagster as dg
 import duckdb
 import pytest
 import requests
@@ -118,3 +120,21 @@ def test_mrr_still_equals_truth_after_the_business_lives_on(
     assert truth["as_of"] > first_run["as_of"]
     assert_mrr_equals_truth(workspace, truth)
     assert_bridge_closes(workspace)
+    # ten days of changes are normalized in the run's own process
+    *_, incremental = landing_normalize_processes(workspace)
+    assert incremental == 1
+
+
+def test_the_backfill_is_normalized_on_every_core(first_run: dict, workspace: Workspace):
+    """The backfill's objects are normalized by one process per core (up to four), not one."""
+    backfill, *_ = landing_normalize_processes(workspace)
+    assert backfill == min(4, os.cpu_count())
+
+
+def landing_normalize_processes(workspace: Workspace) -> list[int]:
+    """How many processes normalized each run's landing load, oldest run first."""
+    with dg.DagsterInstance.from_config(str(workspace.dagster_home)) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetKey(["stripe_landing", "customers"]), limit=100, ascending=True
+        ).records
+    return [r.asset_materialization.metadata["normalize_processes"].value for r in records]

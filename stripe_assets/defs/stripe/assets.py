@@ -77,7 +77,8 @@ def stripe_landing(
         context.log.warning(note)
     context.log.info(
         f"Landed loads {landed.load_ids} (Stripe API {STRIPE_API_VERSION}): {dict(landed.rows)}; "
-        f"{sum(log.requests.values())} requests, {sum(log.retries.values())} retries"
+        f"{sum(log.requests.values())} requests, {sum(log.retries.values())} retries; "
+        f"normalized by {landed.normalize_processes} process(es)"
     )
     for table in wanted:
         if table not in report.modes:  # not synced: the landing freshness check ignores it
@@ -97,6 +98,7 @@ def stripe_landing(
                 if "fallback" in report.modes[table]
                 else "",
                 "load_ids": ", ".join(landed.load_ids),
+                "normalize_processes": landed.normalize_processes,
                 "api_version": STRIPE_API_VERSION,
                 "path": dg.MetadataValue.path(f"{storage.landing_bucket_url}/{DATASET}/{table}"),
             },

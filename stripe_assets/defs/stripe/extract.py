@@ -449,14 +449,17 @@ def normalize_workers(pipeline: dlt.Pipeline) -> int:
 class LandedLoads:
     load_ids: list[str] = field(default_factory=list)
     rows: Counter[str] = field(default_factory=Counter)
+    normalize_processes: int = 1  # the most any of this run's loads was normalized by
 
     def extract(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
         with _dropping_packages_that_break_the_contract(pipeline):
             pipeline.extract(source, loader_file_format="parquet")
 
     def normalize_and_load(self, pipeline: dlt.Pipeline) -> None:
+        workers = normalize_workers(pipeline)
+        self.normalize_processes = max(self.normalize_processes, workers)
         with _dropping_packages_that_break_the_contract(pipeline):
-            normalized = pipeline.normalize(workers=normalize_workers(pipeline))
+            normalized = pipeline.normalize(workers=workers)
             loaded = pipeline.load()
         self.load_ids.extend(loaded.loads_ids)
         if normalized is not None:  # None: nothing was extracted
