@@ -17,6 +17,7 @@ import requests
 from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.checks import raw_checks
+from stripe_assets.defs.stripe.extract import StripeSync
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.sandbox.server import FAULTS
@@ -266,3 +267,29 @@ def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch):
             for (cid,) in raw(tmp_path, f"select customer from raw.{table}")
         }
         assert landed - expected <= referenced
+
+
+def test_what_a_killed_run_had_left_to_retrieve_is_retrieved_by_the_next(tmp_path, monkeypatch):
+    """A run that dies after its main landing load, before the objects their lists omit (here:
+    customers older than STRIPE_SYNC_START that newer objects point to) are retrieved, leaves
+    their ids in its state; the next run, incremental, would not find them again by itself.
+    The death is an error raised at that point: a kill cannot be timed to land exactly there."""
+
+    def killed(self, stop):
+        raise RuntimeError("killed before retrieving what the lists omit")
+
+    with running_sandbox("--customers", "80", "--seed", "6") as sandbox:
+        with monkeypatch.context() as patch:
+            patch.setattr(StripeSync, "retrieve_unlisted", killed)
+            first = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
+        assert not first.success
+        second = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
+        assert landing_metadata(second, "customers")["sync_mode"] == "incremental"
+        assert second.success  # every raw check passed: every reference resolves
+        referenced = {
+            cid
+            for table in ("subscriptions", "invoices", "charges", "invoice_items")
+            for (cid,) in raw(tmp_path, f"select customer from raw.{table}")
+        }
+        landed = {cid for (cid,) in raw(tmp_path, "select id from raw.customers")}
+        assert referenced <= landed

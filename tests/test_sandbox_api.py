@@ -271,14 +271,23 @@ def _refunds_with_charge(listed) -> list[tuple]:
     return [(refund, amounts[refund.charge]) for refund in listed["refunds"]]
 
 
+# Fixed-date businesses: which changes fall in the full business's last 30 days (Stripe keeps
+# events that long) depends on today's date, theirs do not. The first one's whole history is in
+# the window, so it shows the catalog changes made early on; the second deletes customers in its
+# last 30 days (a customer is deleted up to 90 days after its last subscription ends).
+OLDER_EVENT_BUSINESSES = [
+    ("--customers", "60", "--start", "2026-01-01", "--end", "2026-01-25"),
+    ("--customers", "150", "--start", "2025-01-01", "--end", "2026-01-25"),
+]
+
+
 def _older_event_types() -> set[str]:
-    """Catalog changes happen early in the history, so their events fell out of retention;
-    a short business whose whole history is within 30 days still shows them."""
-    with running_sandbox(
-        "--customers", "60", "--start", "2026-01-01", "--end", "2026-01-25"
-    ) as recent:
-        client = stripe.StripeClient(recent.api_key, base_addresses={"api": recent.url})
-        return {e.type for e in list_all(client, "events")}
+    types = set()
+    for business in OLDER_EVENT_BUSINESSES:
+        with running_sandbox(*business) as fixed:
+            client = stripe.StripeClient(fixed.api_key, base_addresses={"api": fixed.url})
+            types |= {e.type for e in list_all(client, "events")}
+    return types
 
 
 def test_unpaid_and_paused_happen_in_the_history():

@@ -65,6 +65,9 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
 
 
+# Where a run notes the ids it still has to retrieve one by one (see _finished_reading).
+UNLISTED_STATE_KEY = "unlisted_ids"
+
 # Only these tables' listed ids are kept: an account's millions of events and balance
 # transactions, which nothing points to, would otherwise fill memory with ids.
 REFERENCED_TABLES = frozenset(table for r in BY_TABLE.values() for table in r.references.values())
@@ -152,6 +155,9 @@ class StripeSync:
         self._bounds: list[tuple[int, int | None]] | None = None
         self.started_at = datetime.now(UTC)
         self._plan_lock = threading.Lock()
+        self._reading = sum(resource.sync != "child" for resource in resources)
+        # ids to retrieve one by one: this run's and any a killed run left (see _finished_reading)
+        self.unlisted: dict[str, list[str]] = {}
 
     def source(self) -> DltSource:
         return _stripe_api_source(self)
@@ -160,6 +166,12 @@ class StripeSync:
         """A resource's rows for this run; decided during extraction, where dlt's state is."""
         state = dlt.current.source_state()
         changes = self._plan_once(state)
+        yield from self._read(resource, state, changes)
+        self._finished_reading(state)
+
+    def _read(
+        self, resource: StripeResource, state: dict, changes: EventChanges | None
+    ) -> Iterator[list[StripeObject]]:
         if resource.sync == "immutable":
             if resource.table == "events" and changes is not None:
                 self.report.modes["events"] = "incremental"
@@ -174,6 +186,24 @@ class StripeSync:
             yield from self.changed(resource, changes)
         else:
             yield from self.full_list(resource, "fallback_full" if self.fallback else "full")
+
+    def _finished_reading(self, state: dict) -> None:
+        """After the last resource: note in the state which ids must be retrieved one by one.
+
+        The note is committed with this load and cleared by the load that lands those objects,
+        so a run killed between the two leaves the ids to the next run instead of losing them
+        (an incremental run would not find them again).
+        """
+        with self._plan_lock:
+            self._reading -= 1
+            if self._reading:
+                return
+            pending = state.get(UNLISTED_STATE_KEY, {})
+            for table, ids in self.tracker.unlisted().items():
+                pending[table] = sorted({*pending.get(table, []), *ids})
+            self.unlisted = pending
+            if pending:
+                state[UNLISTED_STATE_KEY] = pending
 
     def _plan_once(self, state: dict) -> EventChanges | None:
         with self._plan_lock:  # resources run in parallel threads; the first one plans
@@ -343,7 +373,7 @@ class StripeSync:
         worth at a time, until done or `stop` is set."""
         retrieved: dict[str, list[StripeObject]] = defaultdict(list)
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
-            for table, ids in self.tracker.unlisted().items():
+            for table, ids in self.unlisted.items():
                 resource = BY_TABLE[table]
                 for first in range(0, len(ids), PAGE_SIZE):
                     if stop.is_set():
@@ -411,12 +441,14 @@ def _only_deletions(changes: EventChanges | None) -> EventChanges:
 def _unlisted_objects_source(objects_by_table: dict[str, list[StripeObject]]):
     """Objects retrieved by id because something references them but their list omits them."""
     for table, objects in objects_by_table.items():
-        yield dlt.resource(_pages(objects), **_resource_options(BY_TABLE[table]))
+        yield dlt.resource(_retrieved_pages(objects), **_resource_options(BY_TABLE[table]))
 
 
-def _pages(objects: list[StripeObject]) -> Iterator[list[StripeObject]]:
+def _retrieved_pages(objects: list[StripeObject]) -> Iterator[list[StripeObject]]:
     for first in range(0, len(objects), PAGE_SIZE):
         yield objects[first : first + PAGE_SIZE]
+    # they land with this load: no later run needs to retrieve them again
+    dlt.current.source_state().pop(UNLISTED_STATE_KEY, None)
 
 
 @contextmanager
