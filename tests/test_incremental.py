@@ -59,6 +59,15 @@ def raw(root: Path, query: str) -> list[tuple]:
         return con.execute(query.replace("raw.", '"stripe"."stripe".')).fetchall()
 
 
+def referenced_customers(root: Path) -> set[str]:
+    """Customer ids that raw's subscriptions, invoices, charges and invoice items point to."""
+    return {
+        cid
+        for table in ("subscriptions", "invoices", "charges", "invoice_items")
+        for (cid,) in raw(root, f"select customer from raw.{table}")
+    }
+
+
 def content_digest(root: Path) -> dict[str, str]:
     """Every business column of every raw table (not the load bookkeeping columns)."""
     digests = {}
@@ -261,11 +270,7 @@ def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch):
         [(oldest_invoice,)] = raw(tmp_path, "select min(created) from raw.invoices")
         assert oldest_invoice >= since
         # older customers come only because newer objects point to them, so references resolve
-        referenced = {
-            cid
-            for table in ("subscriptions", "invoices", "charges", "invoice_items")
-            for (cid,) in raw(tmp_path, f"select customer from raw.{table}")
-        }
+        referenced = referenced_customers(tmp_path)
         assert landed - expected <= referenced
 
 
@@ -286,10 +291,6 @@ def test_what_a_killed_run_had_left_to_retrieve_is_retrieved_by_the_next(tmp_pat
         second = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
         assert landing_metadata(second, "customers")["sync_mode"] == "incremental"
         assert second.success  # every raw check passed: every reference resolves
-        referenced = {
-            cid
-            for table in ("subscriptions", "invoices", "charges", "invoice_items")
-            for (cid,) in raw(tmp_path, f"select customer from raw.{table}")
-        }
+        referenced = referenced_customers(tmp_path)
         landed = {cid for (cid,) in raw(tmp_path, "select id from raw.customers")}
         assert referenced <= landed
