@@ -109,8 +109,9 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    # a wait, not a speed check: on a loaded 2-core machine launching a run took over 30 s
     answer = requests.post(
-        f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+        f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=180
     )
     return answer.json()["data"]
 
