@@ -9,10 +9,14 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup run check bench rebuild-raw docs dev test browser lint format clean constraints
 
-$(INSTALLED): pyproject.toml constraints.txt
+# Python compiles each module it imports from source on every start when it may not write its
+# bytecode cache (PYTHONDONTWRITEBYTECODE is set on this machine; uv installs without one): ~10 s
+# more for every process that imports dagster or dbt. So the installed packages are compiled once.
+$(INSTALLED): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib
 	touch $@
 
 setup: $(INSTALLED)
