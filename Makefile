@@ -40,7 +40,7 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless 
 	$(BIN)/python -m stripe_assets.launcher dev
 
 test: setup lint browser  ## the whole suite (make check's cases included)
-	$(BIN)/python -m pytest -n 3 --dist loadfile --durations=30
+	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=30
 
 # The UI test drives Debian's Chromium (no browser can be downloaded here): install it if missing.
 browser:
