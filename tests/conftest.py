@@ -39,13 +39,14 @@ AWS = {
 
 
 # `make test` hands each xdist worker one module at a time, in collection order
-# (`--no-loadscope-reorder`). The longest module, ten kills and ten complete runs in a row, goes
-# first, so the other modules share the other workers while it runs instead of after it.
-LONGEST_MODULE = "test_crashes.py"
+# (`--no-loadscope-reorder`). The longest modules, the crash test's two chains of kills and
+# complete runs, go first, so the other modules share the remaining worker while they run instead
+# of waiting for them at the end.
+LONGEST_MODULES = ("test_crashes.py", "test_crashes_second_chain.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name != LONGEST_MODULE)
+    items.sort(key=lambda item: item.path.name not in LONGEST_MODULES)
 
 
 @dataclass(frozen=True)
@@ -82,16 +83,33 @@ class Workspace:
         return env
 
 
-def launch(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`make run` without make: the same module the Makefile calls."""
-    return subprocess.run(
+# Output discarded, and a process group of its own, which the test can kill whole.
+QUIET_GROUP = {
+    "stdout": subprocess.DEVNULL,
+    "stderr": subprocess.DEVNULL,
+    "start_new_session": True,
+}
+
+
+def start(command: str, env: dict[str, str], **popen_options) -> subprocess.Popen:
+    """`make <command>` without make, left running: the same module the Makefile calls."""
+    return subprocess.Popen(
         [sys.executable, "-m", "stripe_assets.launcher", command],
         cwd=PROJECT_ROOT,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
+        **popen_options,
     )
+
+
+def launch(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`make <command>` without make, run to its end."""
+    with start(command, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="session")

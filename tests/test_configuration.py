@@ -3,11 +3,12 @@ before anything is written."""
 
 import subprocess
 
+import duckdb
 import pytest
 
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import running_sandbox
-from stripe_assets.settings import DBT_PROJECT_DIR
+from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT
 
 from .conftest import Workspace, launch
 
@@ -65,11 +66,23 @@ def test_a_restricted_key_without_a_permission_names_it(tmp_path):
     assert not list(workspace.landing.rglob("*.parquet")), "nothing landed for a rerun to repeat"
 
 
-def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(tmp_path, monkeypatch):
-    """DuckDB's own default is 80% of RAM; the raw load and every dbt model stay under ours."""
-    env = Workspace(tmp_path).env(DUCKDB_MEMORY_LIMIT="300MB")
-    for name in ("DUCKDB_PATH", "DUCKDB_MEMORY_LIMIT"):
-        monkeypatch.setenv(name, env[name])
+def as_duckdb_reports(memory_limit: str) -> str:
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+@pytest.mark.parametrize("limit", ["300MB", None], ids=["set", "default"])
+def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(limit, tmp_path, monkeypatch):
+    """DuckDB's own default is 80% of RAM; the raw load and every dbt model stay under ours,
+    the same limit whether DUCKDB_MEMORY_LIMIT is set or not (the dbt profile writes the default
+    too)."""
+    env = Workspace(tmp_path).env(**({"DUCKDB_MEMORY_LIMIT": limit} if limit else {}))
+    monkeypatch.setenv("DUCKDB_PATH", env["DUCKDB_PATH"])
+    if limit:
+        monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", limit)
+    else:
+        monkeypatch.delenv("DUCKDB_MEMORY_LIMIT", raising=False)
     pipeline = build_resources()["storage"].raw_pipeline()
     pipeline.run([{"id": "cus_1"}], table_name="probe")
     with pipeline.sql_client() as client:
@@ -87,5 +100,5 @@ def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(tmp_path, monkeypatch):
         timeout=300,
     )
     assert dbt.returncode == 0, dbt.stdout + dbt.stderr
-    assert raw_limit == "286.1 MiB"  # 300 MB, as DuckDB reports it
+    assert raw_limit == as_duckdb_reports(limit or DUCKDB_MEMORY_LIMIT_DEFAULT)
     assert raw_limit in dbt.stdout

@@ -1,11 +1,13 @@
 """A run killed at any point loses nothing and duplicates nothing.
 
-Ten seeded kill points, spread over extraction, the raw load and dbt. For each one the business
-lives on a little (`advance`, so every run has work to do), a run is started as `make run` starts
-it and its whole process group is SIGKILLed at the kill point, the way a machine dies; the
-process must really have died inside the stage aimed at. Then the next run must complete with
-every check it runs passing, and the warehouse must equal the sandbox's ledger: exact live
-counts, no duplicate id, MRR equal for every month and currency.
+Ten seeded kill points, spread over extraction, the raw load and dbt, in two chains of runs, each
+on its own business and workspace, so that two test workers share them; each chain starts by
+killing its very first run's extraction. For each kill point the business lives on a little
+(`advance`, so every run has work to do), a run is started as `make run` starts it and its whole
+process group is SIGKILLed at the kill point, the way a machine dies; the process must really
+have died inside the stage aimed at. Then the next run must complete with every check it runs
+passing, and the warehouse must equal the sandbox's ledger: exact live counts, no duplicate id,
+MRR equal for every month and currency.
 
 A kill point is a stage and a seeded fraction: the run is killed that fraction of the step's
 shortest duration so far after the step starts (read from the Dagster event log, as the UI
@@ -16,9 +18,9 @@ elsewhere and the point is aimed again, at half the fraction, on the next run.
 
 import os
 import random
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 
 from .conftest import (
+    QUIET_GROUP,
     RUN_TIMEOUT_S,
     Workspace,
     assert_mrr_equals_truth,
@@ -37,6 +40,7 @@ from .conftest import (
     launch,
     pipeline_env,
     raw_rows,
+    start,
 )
 from .test_mrr_reconciliation import truth_of
 
@@ -46,6 +50,9 @@ SEED = 20261122
 # every dbt test.
 WITHOUT_DBT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test unit_test"}
 STEPS = {"extraction": "stripe_landing", "raw load": "stripe_raw", "dbt": "stripe_dbt_models"}
+CHAINS = 2
+# a little latency stretches extraction, so kill points land inside it
+CRASH_BUSINESS = ("--customers", "40", "--seed", "8", "--latency-ms", "50")
 AIMS_PER_POINT = 3
 
 
@@ -59,36 +66,27 @@ class KillPoint:
 
 
 def kill_points() -> list[KillPoint]:
-    """Seeded; the first is always the very first run's extraction, the costliest to lose, then
-    every stage three times in a seeded order."""
+    """Seeded; the first is the very first run's extraction, the costliest to lose, then every
+    stage three times in a seeded order. Chain `c` takes every CHAINS-th point from the `c`-th."""
     rng = random.Random(SEED)
     stages = [stage for stage in STEPS for _ in range(3)]
     rng.shuffle(stages)
     return [KillPoint(stage, rng.uniform(0.05, 0.95)) for stage in ["extraction", *stages]]
 
 
-@pytest.fixture(scope="module")
-def business() -> RunningSandbox:
-    # a little latency stretches extraction, so kill points land inside it
-    with running_sandbox("--customers", "40", "--seed", "8", "--latency-ms", "50") as sandbox:
-        yield sandbox
-
-
 class Instance:
     """The Dagster instance a workspace's runs write to, read as the UI reads it."""
 
     def __init__(self, workspace: Workspace):
-        self.home = workspace.dagster_home
-        self._instance: dg.DagsterInstance | None = None
-
-    @property
-    def instance(self) -> dg.DagsterInstance | None:
-        if self._instance is None and (self.home / "dagster.yaml").exists():
-            self._instance = dg.DagsterInstance.from_config(str(self.home))
-        return self._instance
+        home = workspace.dagster_home
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        # Opened, so created, before any run starts: a run creating the storage while this
+        # process opens it can stamp its schema version twice, which breaks the instance for good.
+        self.instance = dg.DagsterInstance.from_config(str(home))
 
     def run_ids(self) -> list[str]:
-        return [run.run_id for run in self.instance.get_runs()] if self.instance else []
+        return [run.run_id for run in self.instance.get_runs()]
 
     def steps(self, run_id: str) -> dict[str, tuple[float, float | None]]:
         """step -> (start, end or None while it runs), in seconds since the epoch."""
@@ -97,18 +95,6 @@ class Instance:
             for s in self.instance.get_run_step_stats(run_id)
             if s.start_time
         }
-
-
-def start_run(env: dict[str, str]) -> subprocess.Popen:
-    """`make run` in its own process group, so killing the group takes dbt with it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.launcher", "run"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
 
 
 def wait_for(condition, process: subprocess.Popen, what: str) -> None:
@@ -125,7 +111,8 @@ def kill_at(
     """Start a run and SIGKILL its process group at the kill point; whether it died inside the
     step aimed at (rather than after it)."""
     runs_before = set(instance.run_ids())
-    process = start_run(env)
+    # in its own process group, so killing the group takes dbt with it
+    process = start("run", env, **QUIET_GROUP)
     step = STEPS[point.stage]
 
     def this_run() -> str | None:
@@ -160,16 +147,28 @@ def test_kill_points_are_seeded_and_cover_every_stage():
     points = kill_points()
     assert len(points) >= 10 and points == kill_points()
     assert all(sum(p.stage == stage for p in points) >= 3 for stage in STEPS)
+    assert all(points[chain].stage == "extraction" for chain in range(CHAINS))
 
 
-def test_a_run_killed_anywhere_is_completed_by_the_next(business: RunningSandbox, tmp_path):
-    workspace, rng = Workspace(tmp_path), random.Random(SEED)
+def test_a_run_killed_anywhere_is_completed_by_the_next(tmp_path):
+    run_chain(0, tmp_path)
+
+
+def run_chain(chain: int, tmp_path) -> None:
+    """Chain `chain` of kill points; test_crashes_second_chain.py runs the other, on another
+    test worker."""
+    with running_sandbox(*CRASH_BUSINESS) as business:
+        kill_and_complete(chain, business, tmp_path)
+
+
+def kill_and_complete(chain: int, business: RunningSandbox, tmp_path) -> None:
+    workspace, rng = Workspace(tmp_path), random.Random(SEED + chain)
     instance = Instance(workspace)
     # Kill points are fractions of the shortest time each step has taken so far, so they land
     # inside the step however much work this run has; the first run's extraction takes seconds.
     shortest = {step: 1.0 for step in STEPS.values()}
     runs = 0
-    for point in kill_points():
+    for point in kill_points()[chain::CHAINS]:
         for _ in range(AIMS_PER_POINT):
             if runs:
                 days = rng.randint(1, 3)

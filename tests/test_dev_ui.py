@@ -6,7 +6,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from stripe_assets.settings import PROJECT_ROOT
 
-from .conftest import Workspace
+from .conftest import QUIET_GROUP, Workspace, start
 from .test_definitions import EXPECTED_GRAPH
 
 UI_STARTUP_TIMEOUT_S = 300
@@ -81,14 +80,7 @@ def dev_ui(tmp_path_factory) -> str:
     port = free_port()
     root = tmp_path_factory.mktemp("dev")
     env = Workspace(root).env(DAGSTER_UI_PORT=str(port), SANDBOX_PORT="0")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.launcher", "dev"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start("dev", env, **QUIET_GROUP)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_asset_nodes(url, process)
@@ -169,14 +161,7 @@ def run_status(url: str, run_id: str) -> str:
 def test_docs_serves_every_model_documented(tmp_path):
     """`make docs`: dbt's site on 127.0.0.1, and no model or column without a description."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.launcher", "docs"],
-        cwd=PROJECT_ROOT,
-        env=Workspace(tmp_path).env(DBT_DOCS_PORT=str(port)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start("docs", Workspace(tmp_path).env(DBT_DOCS_PORT=str(port)), **QUIET_GROUP)
     try:
         deadline = time.monotonic() + UI_STARTUP_TIMEOUT_S
         manifest = None

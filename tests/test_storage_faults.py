@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
-from stripe_assets.settings import PROJECT_ROOT
 
 from .conftest import (
     AWS,
@@ -29,6 +28,7 @@ from .conftest import (
     launch,
     pipeline_env,
     raw_rows,
+    start,
 )
 from .test_crashes import Instance
 from .test_mrr_reconciliation import truth_of
@@ -136,16 +136,10 @@ def test_s3_lost_mid_run_then_back(business: RunningSandbox, tmp_path):
         **s3.env(),
         LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/stripe",
     )
+    instance = Instance(workspace)
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "stripe_assets.launcher", "run"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        instance, deadline = Instance(workspace), time.monotonic() + RUN_TIMEOUT_S
+        process = start("run", env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
         while not instance.run_ids():  # the bucket was checked; the run is starting
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
