@@ -54,10 +54,14 @@ def stripe_endpoint(port: int = 0) -> Iterator[None]:
 def prepare_dagster_home() -> Path:
     """A persistent instance configured by the project's dagster.yaml (pools, no welcome modal)."""
     home = Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT)
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    write_dagster_home(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def write_dagster_home(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
 
 
 def configuration_ok() -> bool:

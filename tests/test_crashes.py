@@ -18,7 +18,6 @@ elsewhere and the point is aimed again, at half the fraction, on the next run.
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import time
@@ -28,8 +27,8 @@ import dagster as dg
 import pytest
 import requests
 
+from stripe_assets.launcher import write_dagster_home
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
-from stripe_assets.settings import PROJECT_ROOT
 
 from .conftest import (
     QUIET_GROUP,
@@ -79,8 +78,7 @@ class Instance:
 
     def __init__(self, workspace: Workspace):
         home = workspace.dagster_home
-        home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        write_dagster_home(home)
         # Opened, so created, before any run starts: a run creating the storage while this
         # process opens it can stamp its schema version twice, which breaks the instance for good.
         self.instance = dg.DagsterInstance.from_config(str(home))
