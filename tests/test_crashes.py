@@ -156,33 +156,31 @@ def run_chain(chain: int, tmp_path) -> None:
     """Chain `chain` of kill points; test_crashes_second_chain.py runs the other, on another
     test worker."""
     with running_sandbox(*CRASH_BUSINESS) as business:
-        kill_and_complete(chain, business, tmp_path)
-
-
-def kill_and_complete(chain: int, business: RunningSandbox, tmp_path) -> None:
-    workspace, rng = Workspace(tmp_path), random.Random(SEED + chain)
-    instance = Instance(workspace)
-    # Kill points are fractions of the shortest time each step has taken so far, so they land
-    # inside the step however much work this run has; the first run's extraction takes seconds.
-    shortest = {step: 1.0 for step in STEPS.values()}
-    runs = 0
-    for point in kill_points()[chain::CHAINS]:
-        for _ in range(AIMS_PER_POINT):
-            if runs:
-                days = rng.randint(1, 3)
-                answer = requests.post(
-                    f"{business.url}/_sandbox/advance", json={"days": days}, timeout=120
-                )
-                answer.raise_for_status()
-            env = workspace.env(**pipeline_env(business, truth_of(business)), **WITHOUT_DBT_TESTS)
-            died_inside = kill_at(point, env, instance, shortest)
-            took = complete_run(workspace, business, instance)
-            shortest = {
-                step: min(took[step], s) if runs else took[step] for step, s in shortest.items()
-            }
-            runs += 1
-            if died_inside:
-                break
-            point = KillPoint(point.stage, point.fraction / 2)
-        else:
-            pytest.fail(f"{AIMS_PER_POINT} runs in a row ended {point.stage} before the kill")
+        workspace, rng = Workspace(tmp_path), random.Random(SEED + chain)
+        instance = Instance(workspace)
+        # Kill points are fractions of the shortest time each step has taken so far, so they
+        # land inside the step however much work this run has; the first run's extraction takes
+        # seconds.
+        shortest = {step: 1.0 for step in STEPS.values()}
+        runs = 0
+        for point in kill_points()[chain::CHAINS]:
+            for _ in range(AIMS_PER_POINT):
+                if runs:
+                    days = rng.randint(1, 3)
+                    answer = requests.post(
+                        f"{business.url}/_sandbox/advance", json={"days": days}, timeout=120
+                    )
+                    answer.raise_for_status()
+                pipeline = pipeline_env(business, truth_of(business))
+                env = workspace.env(**pipeline, **WITHOUT_DBT_TESTS)
+                died_inside = kill_at(point, env, instance, shortest)
+                took = complete_run(workspace, business, instance)
+                shortest = {
+                    step: min(took[step], s) if runs else took[step] for step, s in shortest.items()
+                }
+                runs += 1
+                if died_inside:
+                    break
+                point = KillPoint(point.stage, point.fraction / 2)
+            else:
+                pytest.fail(f"{AIMS_PER_POINT} runs in a row ended {point.stage} before the kill")

@@ -35,6 +35,8 @@ class StripeApiError(Exception):
 
 
 UNREACHABLE_ATTEMPTS = 3
+# A window is split for an idle thread only while it spans this much (see CreatedWindows).
+MIN_SPLIT_SECONDS = 3_600
 
 
 class RequestBudget:
@@ -182,36 +184,70 @@ class StripeClient:
     ) -> Iterator[list[StripeObject]]:
         """Every page of a list, its `created` windows read side by side.
 
-        Each window [start, end) (no end: open) is paginated by its own thread; pages are handed
+        Each window [start, end) (no end: open) is paginated by one thread; a thread that runs out
+        of windows takes the older half of what is left of one still being read (see
+        `CreatedWindows`), so an account whose objects crowd into recent months, or whose events
+        span only Stripe's last 30 days, keeps every thread busy to the end. Pages are handed
         over through a small queue, so memory holds a few pages whatever the backfill's size.
         """
         pages: queue.Queue = queue.Queue(maxsize=2 * len(bounds))
+        windows = CreatedWindows(bounds)
         done = object()
 
-        def read(start: int, end: int | None) -> None:
+        def read() -> None:
             try:
-                window = {**params, "created[gte]": start}
-                if end is not None:
-                    window["created[lt]"] = end
-                for page in self.list_all(path, window, resource=resource):
-                    pages.put(page)
+                while (window := windows.take()) is not None:
+                    self._read_window(path, params, window, windows, pages, resource)
             except BaseException as error:  # re-raised in the consuming thread
                 pages.put(error)
             finally:
                 pages.put(done)
 
         with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix=resource) as pool:
-            for start, end in bounds:
-                pool.submit(read, start, end)
+            for _ in bounds:
+                pool.submit(read)
             finished = 0
-            while finished < len(bounds):
-                item = pages.get()
-                if item is done:
-                    finished += 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    yield item
+            try:
+                while finished < len(bounds):
+                    item = pages.get()
+                    if item is done:
+                        finished += 1
+                    elif isinstance(item, BaseException):
+                        raise item
+                    else:
+                        yield item
+            finally:  # failed or closed early: stop the readers, freeing any stuck on a full queue
+                windows.abandon()
+                while finished < len(bounds):
+                    finished += pages.get() is done
+
+    def _read_window(
+        self,
+        path: str,
+        params: dict[str, Any],
+        window: tuple[int, int | None],
+        windows: "CreatedWindows",
+        pages: queue.Queue,
+        resource: str,
+    ) -> None:
+        start, end = window
+        query = {**params, "created[gte]": start, "limit": PAGE_SIZE}
+        if end is not None:
+            query["created[lt]"] = end
+        try:
+            while True:
+                page = self.get(path, query, resource=resource)
+                objects = page.get("data", [])
+                if objects:
+                    pages.put(objects)
+                if not page.get("has_more") or not objects or windows.abandoned:
+                    return
+                # newest first: what is left is at or before the last object's second
+                last = objects[-1]
+                query["starting_after"] = last["id"]
+                query["created[gte]"] = windows.keep_newer_half(query["created[gte]"], last)
+        finally:
+            windows.finished()
 
     def complete_list(self, embedded: StripeObject, *, resource: str) -> list[StripeObject]:
         """An embedded list (invoice lines, subscription items) with all its pages, not only 10.
@@ -281,6 +317,63 @@ class StripeClient:
             "this is not retryable, so check the pipeline's Stripe settings.",
             status,
         )
+
+
+class CreatedWindows:
+    """The `created` windows of one list still to be read, shared by the threads reading them.
+
+    A thread that finds none waiting, while others still read, waits for one of them to split:
+    after each page a reader whose window still spans `MIN_SPLIT_SECONDS` hands the older half of
+    it, [start, middle), to the idle thread and goes on with [middle, ...) from its cursor. The
+    cursor's object (created at or after the middle) stays inside the narrowed window, so the two
+    halves meet with no object read twice and none skipped. Each split costs one part-filled page
+    at most, so only idle threads cause one.
+    """
+
+    def __init__(self, bounds: list[tuple[int, int | None]]):
+        self._changed = threading.Condition()
+        self._waiting = list(bounds)
+        self._reading = 0
+        self._idle = 0
+        self.abandoned = False
+
+    def take(self) -> tuple[int, int | None] | None:
+        """The next window to read, or None when every window has been read."""
+        with self._changed:
+            self._idle += 1
+            while not self._waiting and self._reading and not self.abandoned:
+                self._changed.wait()
+            self._idle -= 1
+            if not self._waiting:
+                return None
+            self._reading += 1
+            return self._waiting.pop(0)
+
+    def keep_newer_half(self, start: int, last: StripeObject) -> int:
+        """The reader's new lower bound: its `start`, or the middle if it gave the rest away."""
+        created = last.get("created", last.get("date"))  # invoice items call it `date`
+        with self._changed:
+            if not self._idle or self._waiting or not isinstance(created, int):
+                return start
+            if created - start < MIN_SPLIT_SECONDS:
+                return start
+            middle = start + (created - start) // 2
+            self._waiting.append((start, middle))
+            self._changed.notify()
+            return middle
+
+    def finished(self) -> None:
+        with self._changed:
+            self._reading -= 1
+            self._changed.notify_all()
+
+    def abandon(self) -> None:
+        """The list will not be read to its end (a reader failed, or the consumer stopped): no
+        thread takes another window or reads another page."""
+        with self._changed:
+            self.abandoned = True
+            self._waiting.clear()
+            self._changed.notify_all()
 
 
 def _stripe_message(response: requests.Response) -> str:

@@ -12,6 +12,7 @@ the parent's rows and read to their last page. Every object is stamped with when
 under which API version, and whether Stripe reports it deleted.
 """
 
+import gc
 import logging
 import os
 import threading
@@ -35,8 +36,8 @@ from .landing import finish_interrupted_loads
 
 log = logging.getLogger(__name__)
 
-# A full list of a mutable resource is read as this many `created` windows side by side, none
-# shorter than a month.
+# A full list is read as this many `created` windows side by side, none shorter than a month;
+# threads that finish early take over half of what others have left (client.CreatedWindows).
 BACKFILL_WINDOWS = 6
 WINDOW_MIN_SECONDS = 30 * 86_400
 # Objects retrieved one by one (to expand what an event carried as ids, to finish an embedded list
@@ -54,6 +55,8 @@ dlt.config["data_writer.buffer_max_items"] = 1000
 # processes (see normalize_workers).
 PARALLEL_NORMALIZE_BYTES = 8_000_000
 MAX_NORMALIZE_WORKERS = 4
+EXTRACT_MIN_WORKERS = 5  # dlt's default
+GC_ALLOCATIONS_BETWEEN_COLLECTIONS = 50_000  # see _rare_garbage_collections
 
 
 @dataclass
@@ -484,8 +487,12 @@ class LandedLoads:
     normalize_processes: int = 1  # the most any of this run's loads was normalized by
 
     def extract(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
+        # dlt asks each parallelized resource for its next page from a pool of 5 threads by
+        # default, and a resource waiting on Stripe holds its thread: with a thread per
+        # resource none waits for another's round trip (transformers' extra calls share them)
+        workers = max(EXTRACT_MIN_WORKERS, len(source.resources))
         with _dropping_packages_that_break_the_contract(pipeline):
-            pipeline.extract(source, loader_file_format="parquet")
+            pipeline.extract(source, loader_file_format="parquet", workers=workers)
 
     def normalize_and_load(self, pipeline: dlt.Pipeline) -> None:
         workers = normalize_workers(pipeline)
@@ -498,26 +505,41 @@ class LandedLoads:
             self.rows.update(normalized.row_counts)
 
 
+@contextmanager
+def _rare_garbage_collections() -> Iterator[None]:
+    """Parsed Stripe pages are millions of small dicts, freed by reference counting as soon as
+    they are written: they never form cycles, but CPython's cycle collector, run every 700 new
+    containers by default, scanned them over and over (10 to 15 s of a 70 s unthrottled
+    backfill of 335,000 objects). Collections stay on, only rarer, until the sync is done."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_ALLOCATIONS_BETWEEN_COLLECTIONS, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
     """Sync what changed, then fetch what full lists left dangling; one landing load each.
 
     The dangling objects are fetched while the first load is normalized and written: one is
     round trips, the other CPU, so neither waits for the other.
     """
-    landed = LandedLoads(load_ids=finish_interrupted_loads(pipeline))
-    # what `pipeline.run()` does first: a new working folder takes its cursors from the landing
-    pipeline.sync_destination()
-    landed.extract(pipeline, sync.source())
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlisted") as background:
-        unlisted = background.submit(sync.retrieve_unlisted, stop)
-        try:
+    with _rare_garbage_collections():
+        landed = LandedLoads(load_ids=finish_interrupted_loads(pipeline))
+        # what `pipeline.run()` does first: a new working folder takes its cursors from the landing
+        pipeline.sync_destination()
+        landed.extract(pipeline, sync.source())
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlisted") as background:
+            unlisted = background.submit(sync.retrieve_unlisted, stop)
+            try:
+                landed.normalize_and_load(pipeline)
+            except BaseException:
+                stop.set()
+                raise
+            objects = unlisted.result()
+        if objects:
+            landed.extract(pipeline, _unlisted_objects_source(objects))
             landed.normalize_and_load(pipeline)
-        except BaseException:
-            stop.set()
-            raise
-        objects = unlisted.result()
-    if objects:
-        landed.extract(pipeline, _unlisted_objects_source(objects))
-        landed.normalize_and_load(pipeline)
-    return landed
+        return landed
