@@ -171,8 +171,8 @@ def run_chain(chain: int, tmp_path) -> None:
                         f"{business.url}/_sandbox/advance", json={"days": days}, timeout=120
                     )
                     answer.raise_for_status()
-                pipeline = pipeline_env(business, truth_of(business))
-                env = workspace.env(**pipeline, **WITHOUT_DBT_TESTS)
+                stripe = pipeline_env(business, truth_of(business))
+                env = workspace.env(**stripe, **WITHOUT_DBT_TESTS)
                 died_inside = kill_at(point, env, instance, shortest)
                 took = complete_run(workspace, business, instance)
                 shortest = {

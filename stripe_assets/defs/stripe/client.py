@@ -161,9 +161,18 @@ class StripeClient:
             raise
 
     def list_all(
-        self, path: str, params: dict[str, Any] | None = None, *, resource: str
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        resource: str,
+        windows: "CreatedWindows | None" = None,
     ) -> Iterator[list[StripeObject]]:
-        """Yield every page of a list endpoint, newest first, following `starting_after`."""
+        """Yield every page of a list endpoint, newest first, following `starting_after`.
+
+        When the list is one of several `windows` read side by side, what is left of it may be
+        halved after each page for an idle reader (the query's lower `created` bound moves up).
+        """
         query = {**(params or {}), "limit": PAGE_SIZE}
         while True:
             page = self.get(path, query, resource=resource)
@@ -173,6 +182,8 @@ class StripeClient:
             if not page.get("has_more") or not objects:
                 return
             query["starting_after"] = objects[-1]["id"]
+            if windows is not None:
+                query["created[gte]"] = windows.keep_newer_half(query["created[gte]"], objects[-1])
 
     def list_windows(
         self,
@@ -231,21 +242,14 @@ class StripeClient:
         resource: str,
     ) -> None:
         start, end = window
-        query = {**params, "created[gte]": start, "limit": PAGE_SIZE}
+        query = {**params, "created[gte]": start}
         if end is not None:
             query["created[lt]"] = end
         try:
-            while True:
-                page = self.get(path, query, resource=resource)
-                objects = page.get("data", [])
-                if objects:
-                    pages.put(objects)
-                if not page.get("has_more") or not objects or windows.abandoned:
+            for page in self.list_all(path, query, resource=resource, windows=windows):
+                pages.put(page)
+                if windows.abandoned:
                     return
-                # newest first: what is left is at or before the last object's second
-                last = objects[-1]
-                query["starting_after"] = last["id"]
-                query["created[gte]"] = windows.keep_newer_half(query["created[gte]"], last)
         finally:
             windows.finished()
 
@@ -350,12 +354,13 @@ class CreatedWindows:
             return self._waiting.pop(0)
 
     def keep_newer_half(self, start: int, last: StripeObject) -> int:
-        """The reader's new lower bound: its `start`, or the middle if it gave the rest away."""
+        """The reader's new lower bound: its `start`, or the middle if it gave the older half
+        away. Lists are newest first, so what is left is at or before `last`'s second."""
         created = last.get("created", last.get("date"))  # invoice items call it `date`
+        if not isinstance(created, int) or created - start < MIN_SPLIT_SECONDS:
+            return start
         with self._changed:
-            if not self._idle or self._waiting or not isinstance(created, int):
-                return start
-            if created - start < MIN_SPLIT_SECONDS:
+            if not self._idle or self._waiting:
                 return start
             middle = start + (created - start) // 2
             self._waiting.append((start, middle))
