@@ -8,7 +8,6 @@ at it; with the key set they use `STRIPE_API_BASE` (Stripe itself by default). R
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import yaml
 
 from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.settings import (
@@ -60,8 +61,23 @@ def prepare_dagster_home() -> Path:
 
 
 def write_dagster_home(home: Path) -> None:
+    """The project's dagster.yaml, and the instance's storage, which names the instance's own
+    folder (stripe_assets/instance_storage.py says why it is not Dagster's default)."""
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    storage = {
+        "storage": {
+            "custom": {
+                "module": "stripe_assets.instance_storage",
+                "class": "SqliteStorage",
+                "config": {"base_dir": str(home.resolve())},
+            }
+        }
+    }
+    settings = (PROJECT_ROOT / "dagster.yaml").read_text()
+    # written whole, then renamed: a process starting meanwhile reads the old file or the new
+    written = home / f".dagster.yaml.{os.getpid()}"
+    written.write_text(f"{settings}{yaml.safe_dump(storage)}")
+    os.replace(written, home / "dagster.yaml")
 
 
 def configuration_ok() -> bool:

@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
-from stripe_assets.settings import PROJECT_ROOT
+from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 # dlt warns about every all-null column; the tests assert on what matters instead.
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
@@ -38,15 +38,38 @@ AWS = {
 }
 
 
-# `make test` hands each xdist worker one module at a time, in collection order
-# (`--no-loadscope-reorder`). The longest modules, the crash test's two chains of kills and
-# complete runs, go first, so the other modules share the remaining worker while they run instead
-# of waiting for them at the end.
-LONGEST_MODULES = ("test_crashes.py", "test_crashes_second_chain.py")
+# `make test` hands each xdist worker whole modules, in collection order
+# (`--no-loadscope-reorder`), and gives a worker its next module as soon as its current one has
+# two tests or fewer left. So the crash test's two chains of kills and complete runs, the
+# longest modules, go first, each to a worker of its own; the third worker takes the longest of
+# the rest; the two quick modules after it wait behind the chains; and the rest follow longest
+# first (as measured by `make test`), so the last to finish are short. A module not named here
+# goes last.
+MODULE_ORDER = (
+    "test_crashes.py",
+    "test_crashes_second_chain.py",
+    "test_pipeline.py",
+    "test_definitions.py",
+    "test_client.py",
+    "test_mrr_reconciliation.py",
+    "test_incremental.py",
+    "test_schema_drift.py",
+    "test_dev_ui.py",
+    "test_storage_faults.py",
+    "test_s3_landing.py",
+    "test_sandbox_api.py",
+    "test_checks.py",
+    "test_configuration.py",
+    "test_automation.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in LONGEST_MODULES)
+    def position(item: pytest.Item) -> int:
+        name = item.path.name
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+
+    items.sort(key=position)
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,15 @@ class Workspace:
     @property
     def dagster_home(self) -> Path:
         return self.root / "dagster_home"
+
+    @property
+    def dbt_build_folder(self) -> Path:
+        """Where dbt builds this warehouse (compiled SQL, run results, its log)."""
+        from stripe_assets.defs.dbt.assets import build_folder, stripe_dbt_models
+        from stripe_assets.defs.stripe.resources import StorageResource
+
+        storage = StorageResource(duckdb_path=str(self.duckdb_path), landing_bucket_url="")
+        return DBT_PROJECT_DIR / build_folder(stripe_dbt_models.op.name, storage)
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {

@@ -192,15 +192,48 @@ def test_automation_is_defined():
     }
 
 
-def test_old_dbt_build_folders_are_pruned(tmp_path):
-    """dagster-dbt leaves a folder per build under target/; only the latest few are kept."""
-    from stripe_assets.defs.dbt.assets import KEPT_INVOCATION_FOLDERS, prune_invocation_folders
+def test_only_the_latest_warehouses_build_folders_are_kept(tmp_path):
+    """dbt builds each warehouse in a folder of its own under target/; the one in use and the
+    most recently used others are kept, older ones and dagster-dbt's per-build folders go."""
+    from stripe_assets.defs.dbt.assets import KEPT_BUILD_FOLDERS, keep_recent_build_folders
 
-    builds = [tmp_path / f"stripe_dbt_models-run{n:02d}-abc1234" for n in range(15)]
+    builds = [tmp_path / f"stripe_dbt_models-{n:012x}" for n in range(15)]
     for age, folder in enumerate(reversed(builds)):
         folder.mkdir()
         os.utime(folder, (1_700_000_000 - age, 1_700_000_000 - age))
     (tmp_path / "manifest.json").write_text("{}")
-    prune_invocation_folders(tmp_path, "stripe_dbt_models")
-    assert sorted(tmp_path.glob("stripe_dbt_models-*")) == builds[-KEPT_INVOCATION_FOLDERS:]
+    in_use = builds[0]  # the least recently used, now used again
+    keep_recent_build_folders(in_use)
+    kept = [in_use, *builds[-(KEPT_BUILD_FOLDERS - 1) :]]
+    assert sorted(tmp_path.glob("stripe_dbt_models-*")) == sorted(kept)
     assert (tmp_path / "manifest.json").exists()
+
+
+def test_the_instance_storage_shares_dagsters_own_files(tmp_path):
+    """The instance `make run` writes (stripe_assets/instance_storage.py) and Dagster's default
+    SQLite storage read each other's runs, materializations and check results, so an existing
+    data/dagster_home keeps its history."""
+    from stripe_assets.instance_storage import EngineKeepingEventLogStorage
+    from stripe_assets.launcher import write_dagster_home
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="answer")])
+    def answer():
+        yield dg.Output(42)
+        yield dg.AssetCheckResult(passed=True)
+
+    write_dagster_home(tmp_path)
+    (tmp_path / "default.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    ours = dg.DagsterInstance.from_config(str(tmp_path))
+    default = dg.DagsterInstance.from_config(str(tmp_path), config_filename="default.yaml")
+    assert isinstance(ours.event_log_storage, EngineKeepingEventLogStorage)
+    assert type(default.event_log_storage) is not EngineKeepingEventLogStorage
+
+    runs = [dg.materialize([answer], instance=instance).run_id for instance in (ours, default)]
+    key, check = dg.AssetKey("answer"), dg.AssetCheckKey(dg.AssetKey("answer"), "positive")
+    for instance in (ours, default):
+        assert {run.run_id for run in instance.get_runs()} == set(runs)
+        assert instance.get_latest_materialization_event(key).run_id == runs[1]
+        for run_id in runs:
+            assert instance.get_records_for_run(run_id).records
+        executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
+        assert {execution.run_id for execution in executions} == set(runs)

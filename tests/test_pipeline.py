@@ -135,6 +135,17 @@ def test_mrr_marts_show_their_figures_in_dagster(
     assert "| month | currency | starting |" in preview.value
 
 
+def test_dbt_parses_the_project_once_per_warehouse(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace
+):
+    """A full parse of the project costs seconds of every build; of the session's three builds of
+    one warehouse only the first may need one, as dbt's log in the warehouse's folder says."""
+    logs = sorted(pipeline_workspace.dbt_build_folder.glob("dbt.log*"))
+    log = "".join(path.read_text() for path in logs)
+    assert log.count("Running with dbt=") == len(pipeline_runs)
+    assert log.count("Unable to do partial parsing") <= 1
+
+
 def files_under(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
 
@@ -144,7 +155,9 @@ def test_a_restricted_key_works_and_never_leaks(
 ):
     assert sandbox_env["STRIPE_API_KEY"] == CANARY_KEY
     assert all(run.process.returncode == 0 for run in pipeline_runs)
-    written = files_under(pipeline_workspace.root)
+    written = files_under(pipeline_workspace.root) + files_under(
+        pipeline_workspace.dbt_build_folder
+    )
     assert any(p.suffix == ".parquet" for p in written) and pipeline_workspace.duckdb_path.exists()
     assert any("dagster_home" in p.parts and "storage" in p.parts for p in written)
     secret = CANARY_KEY.removeprefix("rk_test_")

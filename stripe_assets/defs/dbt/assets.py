@@ -4,6 +4,8 @@ dbt sources keep dagster-dbt's default key `[source, table]`, i.e. `["stripe", "
 which is exactly the raw asset's key, so lineage runs from landing to the marts without a break.
 """
 
+import hashlib
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +20,7 @@ from stripe_assets.defs.stripe.resources import StorageResource
 from .metadata import MRR_METADATA
 from .project import dbt_project
 
-KEPT_INVOCATION_FOLDERS = 10
+KEPT_BUILD_FOLDERS = 10
 
 
 class StripeDbtTranslator(DagsterDbtTranslator):
@@ -47,11 +49,10 @@ def stripe_dbt_models(
     build to end; then the marts are read and their figures attached (Dagster plots numeric
     metadata over time).
     """
-    prune_invocation_folders(
-        dbt_project.project_dir / "target", context.op_execution_context.op.name
-    )
+    target = build_folder(context.op_execution_context.op.name, storage)
+    keep_recent_build_folders(dbt_project.project_dir / target)
     held: list = []
-    for event in dbt.cli(["build"], context=context).stream():
+    for event in dbt.cli(["build"], context=context, target_path=target).stream():
         if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
             held.append(event)
         else:
@@ -66,13 +67,40 @@ def stripe_dbt_models(
             yield event
 
 
-def prune_invocation_folders(target: Path, op_name: str) -> None:
-    """dagster-dbt gives every build its own folder under target/ (compiled SQL, run results,
-    dbt.log, ~10 MB) and never removes it: an hourly schedule would fill the disk. The latest
-    few are kept for debugging."""
-    folders = sorted(target.glob(f"{op_name}-*"), key=lambda path: path.stat().st_mtime)
-    for folder in folders[:-KEPT_INVOCATION_FOLDERS]:
-        shutil.rmtree(folder, ignore_errors=True)
+def build_folder(op_name: str, storage: StorageResource) -> Path:
+    """Where dbt builds this warehouse: `target/<op>-<digest of the profile's settings>`.
+
+    dbt parses the whole project again (about 6 s) unless its target folder holds a partial-parse
+    file written for the same profile, and the profile holds the warehouse's path and DuckDB's
+    memory limit.
+    dagster-dbt's default, a new folder per build seeded from `target/partial_parse.msgpack`
+    (written for whichever warehouse was parsed last), made every build of `make check`, of a
+    second warehouse or of a test a full parse. One folder per warehouse keeps dbt's own file
+    from build to build. Two builds of one warehouse never share it at once: both hold the
+    warehouse pool.
+    """
+    profile = f"{Path(storage.duckdb_path).resolve()}|{storage.duckdb_memory_limit}"
+    digest = hashlib.sha256(profile.encode()).hexdigest()[:12]
+    return Path("target") / f"{op_name}-{digest}"
+
+
+def keep_recent_build_folders(folder: Path) -> None:
+    """Mark `folder` as the latest used and remove all but the few most recently used: each
+    holds its warehouse's latest build (compiled SQL, run results, dbt.log), and warehouses
+    that come and go (`make check`, tests) must not fill the disk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.utime(folder)
+    op_name = folder.name.rsplit("-", 1)[0]
+    builds = sorted(folder.parent.glob(f"{op_name}-*"), key=_last_used)
+    for stale in builds[:-KEPT_BUILD_FOLDERS]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _last_used(folder: Path) -> float:
+    try:
+        return folder.stat().st_mtime
+    except FileNotFoundError:  # removed meanwhile by another run pruning
+        return 0.0
 
 
 def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:
