@@ -72,12 +72,11 @@ def build_folder(op_name: str, storage: StorageResource) -> Path:
 
     dbt parses the whole project again (about 6 s) unless its target folder holds a partial-parse
     file written for the same profile, and the profile holds the warehouse's path and DuckDB's
-    memory limit.
-    dagster-dbt's default, a new folder per build seeded from `target/partial_parse.msgpack`
-    (written for whichever warehouse was parsed last), made every build of `make check`, of a
-    second warehouse or of a test a full parse. One folder per warehouse keeps dbt's own file
-    from build to build. Two builds of one warehouse never share it at once: both hold the
-    warehouse pool.
+    memory limit. dagster-dbt's default, a new folder per build seeded from
+    `target/partial_parse.msgpack` (written by whichever parse ran last, for whatever warehouse),
+    made almost every build a full parse. One folder per warehouse keeps dbt's own file from
+    build to build. Two builds of one warehouse never use it at once: both hold the warehouse
+    pool.
     """
     profile = f"{Path(storage.duckdb_path).resolve()}|{storage.duckdb_memory_limit}"
     digest = hashlib.sha256(profile.encode()).hexdigest()[:12]
