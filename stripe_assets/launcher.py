@@ -134,10 +134,14 @@ def docs() -> int:
     port = os.environ.get("DBT_DOCS_PORT", "8080")
     load_settings().duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # before any run
     dbt = dbt_resource()
-    dbt.cli(["docs", "generate"], target_path=Path("target")).wait()
+    # A folder of its own: `docs generate` writes a manifest too, which must not overwrite the
+    # one a code location may be reading.
+    site = Path("target") / "docs"
+    dbt.cli(["docs", "generate"], target_path=site).wait()
     print(f"Serving dbt docs at http://{UI_HOST}:{port} (Ctrl-C to stop).", flush=True)
     serve = [dbt.dbt_executable, "docs", "serve", "--host", UI_HOST, "--port", port]
-    return _serve([*serve, "--no-browser", "--profiles-dir", str(DBT_PROJECT_DIR)], DBT_PROJECT_DIR)
+    options = ["--no-browser", "--target-path", str(site), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return _serve([*serve, *options], DBT_PROJECT_DIR)
 
 
 def dev() -> int:

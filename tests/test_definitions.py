@@ -4,6 +4,7 @@ The expected graph is written out in full so that a renamed asset or a broken li
 up here (and in review) instead of in a user's UI.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -190,6 +191,30 @@ def test_automation_is_defined():
     assert {"stripe_pipeline", "stripe_sync", "stripe_load", "stripe_dbt_build"} <= {
         job.name for job in repository.get_all_jobs()
     }
+
+
+def test_processes_preparing_the_manifest_together_leave_it_whole():
+    """Processes that find the manifest stale at once (`make dev` beside `make run` on a fresh
+    clone, or the suite's workers) parse it one at a time, the file is never seen half-written
+    (CI once read one that three parses had written over each other), and the folder of a parse
+    that was killed is cleared."""
+    from stripe_assets.defs.dbt.project import dbt_project, prepare_manifest
+
+    manifest = dbt_project.manifest_path
+    prepare_manifest()
+    os.utime(manifest, (0, 0))  # older than every project file: each process will want to parse
+    (manifest.parent / "parse-of-a-killed-process").mkdir(exist_ok=True)
+    versions = {manifest.stat().st_ino}
+    prepare = "from stripe_assets.defs.dbt.project import prepare_manifest; prepare_manifest()"
+    preparers = [subprocess.Popen([sys.executable, "-c", prepare]) for _ in range(3)]
+    while any(process.poll() is None for process in preparers):
+        versions.add(manifest.stat().st_ino)
+        assert json.loads(manifest.read_bytes())["nodes"]  # raises on a half-written file
+    assert [process.returncode for process in preparers] == [0, 0, 0]
+    versions.add(manifest.stat().st_ino)
+    assert len(versions) == 2, "the stale manifest and exactly one new one"
+    assert manifest.stat().st_mtime > 0
+    assert not list(manifest.parent.glob("parse-*")), "a parse's folder was left behind"
 
 
 def test_only_the_latest_warehouses_build_folders_are_kept(tmp_path):

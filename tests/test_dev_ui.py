@@ -173,6 +173,9 @@ def test_docs_serves_every_model_documented(tmp_path):
                 time.sleep(1)
         assert manifest is not None
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        # Only `docs generate` writes a catalog (empty here: no run has filled the warehouse).
+        catalog = requests.get(f"http://127.0.0.1:{port}/catalog.json", timeout=5)
+        assert catalog.status_code == 200 and "nodes" in catalog.json()
         models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
         assert len(models) >= 30
         undocumented = [m["name"] for m in models if not m["description"].strip()]

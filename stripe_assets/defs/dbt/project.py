@@ -1,7 +1,10 @@
 """The dbt project and the dbt executable that runs it."""
 
+import fcntl
+import os
 import shutil
 import sys
+import tempfile
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -19,8 +22,6 @@ DBT_SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analys
 DBT_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# `dagster dev` parses the project itself; other entry points call `prepare_manifest()`.
-dbt_project.prepare_if_dev()
 
 
 class ProjectDbtCliResource(DbtCliResource):
@@ -47,10 +48,23 @@ def prepare_manifest() -> None:
     """Write target/manifest.json, which dagster-dbt reads when the code location loads.
 
     Parsing costs seconds on every `make run`, so it is skipped while the manifest is newer than
-    every file of the project: the asset graph depends on the project's files alone.
+    every file of the project: the asset graph depends on the project's files alone. Processes
+    started together (`make dev` beside `make run`, the suite's workers on a fresh clone) take
+    turns under a lock, so one parses and the others find its manifest current; and the manifest
+    is parsed in a folder of its own and renamed into place, so no process ever reads one
+    half-written, not even one that loads the code location without preparing it.
     """
-    if not _manifest_is_current():
-        dbt_resource().cli(["parse", "--quiet"], target_path=Path("target")).wait()
+    target = dbt_project.project_dir / dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / "manifest.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for killed in target.glob("parse-*"):  # left by a process killed mid-parse
+            shutil.rmtree(killed, ignore_errors=True)
+        if _manifest_is_current():
+            return
+        with tempfile.TemporaryDirectory(prefix="parse-", dir=target) as folder:
+            dbt_resource().cli(["parse", "--quiet"], target_path=Path(folder)).wait()
+            os.replace(Path(folder) / "manifest.json", dbt_project.manifest_path)
 
 
 def _manifest_is_current() -> bool:
@@ -65,3 +79,8 @@ def _manifest_is_current() -> bool:
         if path.suffix in DBT_SOURCE_SUFFIXES
     ]
     return all(path.stat().st_mtime < parsed_at for path in sources)
+
+
+# `dagster dev` loads this module in its code server without calling the launcher first.
+if os.getenv("DAGSTER_IS_DEV_CLI"):
+    prepare_manifest()
