@@ -82,5 +82,5 @@ def _manifest_is_current() -> bool:
 
 
 # `dagster dev` loads this module in its code server without calling the launcher first.
-if os.getenv("DAGSTER_IS_DEV_CLI"):
+if dbt_project.preparer.using_dagster_dev():
     prepare_manifest()
