@@ -10,9 +10,11 @@
     "Now" for point-in-time metrics, as TIMESTAMP WITH TIME ZONE: the `as_of` var when given,
     else the MRR_AS_OF environment variable (ISO-8601 strings; a value without an explicit
     offset is read as UTC), else the current timestamp of the build.
+    Read only when models run, not when dbt parses them: dbt re-parses every model whose parse
+    read an environment variable that has since changed, and MRR_AS_OF can change every run.
 -#}
 {% macro as_of_timestamp() -%}
-    {%- set as_of = var('as_of', none) or env_var('MRR_AS_OF', '') -%}
+    {%- set as_of = (var('as_of', none) or env_var('MRR_AS_OF', '')) if execute else none -%}
     {%- if as_of is none or (as_of | string | trim) == '' -%}
         current_timestamp
     {%- else -%}
