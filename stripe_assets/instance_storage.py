@@ -94,8 +94,9 @@ class EngineKeepingEventLogStorage(SqliteEventLogStorage):
             self._engines.clear()
 
     def _after_fork_in_child(self) -> None:
-        """A forked child (dlt forks its normalizing processes) must not use its parent's
-        connections, nor wait for a lock that another of the parent's threads held."""
+        """A forked child (asset code may fork: multiprocessing's default here; dlt spawns when
+        Dagster runs it) must not use its parent's connections, nor wait for a lock that another
+        of the parent's threads held."""
         self._engines_lock = threading.Lock()
         for engine in self._engines.values():
             engine.dispose(close=False)
