@@ -44,8 +44,9 @@ def test_run_prints_the_summary(pipeline_runs: list[RunOutcome]):
 
 def test_every_check_ran_and_passed(pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace):
     instance = dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home))
+    first_run = instance.get_runs()[-1]  # the one with dbt's tests
     records = instance.get_records_for_run(
-        instance.get_runs(limit=1)[0].run_id,
+        first_run.run_id,
         of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     ).records
     evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]

@@ -5,14 +5,23 @@ import requests
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.sandbox.process import running_sandbox
 
-from .conftest import LANDING_BUCKET, MotoS3, Workspace, assert_raw_equals_truth, launch, raw_rows
+from .conftest import (
+    LANDING_BUCKET,
+    WITHOUT_DBT_TESTS,
+    MotoS3,
+    Workspace,
+    assert_raw_equals_truth,
+    launch,
+    raw_rows,
+)
 from .test_incremental import landing_metadata, sync
 from .test_incremental import truth as truth_of
 
 
 def test_pipeline_lands_on_s3_and_loads_raw_from_it(s3: MotoS3, sandbox_env, truth, tmp_path):
     workspace = Workspace(tmp_path)
-    env = workspace.env(**sandbox_env, **s3.env(), LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/prod")
+    landing = {"LANDING_BUCKET_URL": f"s3://{LANDING_BUCKET}/prod"}
+    env = workspace.env(**sandbox_env, **s3.env(), **landing, **WITHOUT_DBT_TESTS)
     process = launch("run", env)
     assert process.returncode == 0, process.stdout + process.stderr
 

@@ -22,6 +22,7 @@ from .conftest import (
     AWS,
     LANDING_BUCKET,
     RUN_TIMEOUT_S,
+    WITHOUT_DBT_TESTS,
     MotoS3,
     Workspace,
     assert_raw_equals_truth,
@@ -56,7 +57,7 @@ def assert_one_sentence(process: subprocess.CompletedProcess, sentence: str) -> 
 
 def run_to_completion(workspace: Workspace, env: dict[str, str], sandbox: RunningSandbox) -> None:
     truth = truth_of(sandbox)
-    process = launch("run", {**env, "MRR_AS_OF": truth["as_of"]})
+    process = launch("run", {**env, **WITHOUT_DBT_TESTS, "MRR_AS_OF": truth["as_of"]})
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth)
 
