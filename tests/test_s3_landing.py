@@ -20,8 +20,12 @@ from .test_incremental import truth as truth_of
 
 def test_pipeline_lands_on_s3_and_loads_raw_from_it(s3: MotoS3, sandbox_env, truth, tmp_path):
     workspace = Workspace(tmp_path)
-    landing = {"LANDING_BUCKET_URL": f"s3://{LANDING_BUCKET}/prod"}
-    env = workspace.env(**sandbox_env, **s3.env(), **landing, **WITHOUT_DBT_TESTS)
+    env = workspace.env(
+        **sandbox_env,
+        **s3.env(),
+        **WITHOUT_DBT_TESTS,
+        LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/prod",
+    )
     process = launch("run", env)
     assert process.returncode == 0, process.stdout + process.stderr
 
