@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import dlt
 import duckdb
 import pytest
 import requests
@@ -18,6 +19,7 @@ from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.checks import raw_checks
 from stripe_assets.defs.stripe.extract import StripeSync
+from stripe_assets.defs.stripe.landing import finish_interrupted_loads
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.sandbox.server import FAULTS
@@ -294,3 +296,28 @@ def test_what_a_killed_run_had_left_to_retrieve_is_retrieved_by_the_next(tmp_pat
         referenced = referenced_customers(tmp_path)
         landed = {cid for (cid,) in raw(tmp_path, "select id from raw.customers")}
         assert referenced <= landed
+
+
+def test_a_package_dlt_was_deleting_when_killed_is_no_obstacle(tmp_path):
+    """dlt deletes an extracted package file by file once its normalized copy is committed; a
+    run killed meanwhile (a crash test found it) leaves part of the folder. Recreated here by
+    putting back a copy of the package, taken before normalizing, without its jobs folder: the
+    next run loads the committed copy, once."""
+    pipeline = dlt.pipeline(
+        "half_deleted",
+        destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+        pipelines_dir=str(tmp_path / "dlt"),
+        dataset_name="raw",
+    )
+    pipeline.extract([{"id": 1}, {"id": 2}], table_name="things")
+    extracted = Path(pipeline.working_dir, "normalize", "extracted")
+    [package] = extracted.iterdir()
+    shutil.copytree(package, tmp_path / "copy")
+    pipeline.normalize()
+    shutil.rmtree(tmp_path / "copy" / "new_jobs")
+    shutil.copytree(tmp_path / "copy", package)
+
+    assert finish_interrupted_loads(pipeline) == [package.name]
+    assert not list(extracted.iterdir())
+    with pipeline.sql_client() as client:
+        assert client.execute_sql("select count(*) from things") == [(2,)]

@@ -5,13 +5,17 @@ folder per table, one Parquet file set per load. Raw reads only loads that dlt r
 complete in `_dlt_loads`, so a landing load cut short by a crash is never half-read.
 """
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import dlt
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.configuration.specs import AwsCredentials
+from dlt.common.storages.load_package import PackageStorage
+from dlt.common.storages.normalize_storage import NormalizeStorage
 from dlt.extract.resource import DltResource
 
 from stripe_assets.settings import aws_settings
@@ -98,8 +102,33 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
     given, so a run after a crash would quietly sync nothing new. Finishing them first keeps
     every run whole: the dead run's data lands, then this run's own.
     """
+    _remove_half_deleted_packages(pipeline)
     if not pipeline.has_pending_data:
         return []
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()
     return list(pipeline.load().loads_ids)
+
+
+# What every extracted package holds: dlt moves a package into `extracted` whole.
+PACKAGE_PARTS = (
+    PackageStorage.NEW_JOBS_FOLDER,
+    PackageStorage.STARTED_JOBS_FOLDER,
+    PackageStorage.FAILED_JOBS_FOLDER,
+    PackageStorage.COMPLETED_JOBS_FOLDER,
+    PackageStorage.SCHEMA_FILE_NAME,
+)
+
+
+def _remove_half_deleted_packages(pipeline: dlt.Pipeline) -> None:
+    """Finish deleting the extracted packages a killed run was deleting.
+
+    dlt deletes an extracted package, file by file, once its normalized copy is committed, or when
+    it is empty. A run killed meanwhile leaves part of the folder, on which the next normalize
+    fails (a crash test found it). A package lacking a part is such a leftover: whatever data it
+    had is already in the normalized package, which the load then loads.
+    """
+    extracted = Path(pipeline.working_dir, "normalize", NormalizeStorage.EXTRACTED_FOLDER)
+    for package in extracted.iterdir() if extracted.is_dir() else ():
+        if not all((package / part).exists() for part in PACKAGE_PARTS):
+            shutil.rmtree(package)
