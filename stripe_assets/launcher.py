@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
+from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
+from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
     DBT_PROJECT_DIR,
     PROJECT_ROOT,
@@ -62,8 +64,13 @@ def prepare_dagster_home() -> Path:
 
 def write_dagster_home(home: Path) -> None:
     """The project's dagster.yaml, and the instance's storage, which names the instance's own
-    folder (stripe_assets/instance_storage.py says why it is not Dagster's default)."""
-    home.mkdir(parents=True, exist_ok=True)
+    folder (stripe_assets/instance_storage.py says why it is not Dagster's default).
+
+    Then the storage is created, one process at a time: Dagster creates its SQLite databases
+    when it first opens them, and two processes doing so at once (`make dev` beside `make run`
+    on a fresh clone) can both stamp the schema's version, after which no process can open the
+    instance again.
+    """
     storage = {
         "storage": {
             "custom": {
@@ -74,10 +81,13 @@ def write_dagster_home(home: Path) -> None:
         }
     }
     settings = (PROJECT_ROOT / "dagster.yaml").read_text()
-    # written whole, then renamed: a process starting meanwhile reads the old file or the new
-    written = home / f".dagster.yaml.{os.getpid()}"
-    written.write_text(f"{settings}{yaml.safe_dump(storage)}")
-    os.replace(written, home / "dagster.yaml")
+    with exclusive_lock(home / "storage.lock"):
+        # written whole, then renamed: a process that opens the instance without this lock
+        # (a run the UI launched) reads the old file or the new
+        written = home / f".dagster.yaml.{os.getpid()}"
+        written.write_text(f"{settings}{yaml.safe_dump(storage)}")
+        os.replace(written, home / "dagster.yaml")
+        DagsterInstance.from_config(str(home)).dispose()
 
 
 def configuration_ok() -> bool:

@@ -80,9 +80,7 @@ class Instance:
 
     def __init__(self, workspace: Workspace):
         home = workspace.dagster_home
-        write_dagster_home(home)
-        # Opened, so created, before any run starts: a run creating the storage while this
-        # process opens it can stamp its schema version twice, which breaks the instance for good.
+        write_dagster_home(home)  # as `make run` prepares it, which the runs then share
         self.instance = dg.DagsterInstance.from_config(str(home))
 
     def run_ids(self) -> list[str]:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import dagster as dg
 import pytest
@@ -262,3 +263,32 @@ def test_the_instance_storage_shares_dagsters_own_files(tmp_path):
             assert instance.get_records_for_run(run_id).records
         executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
         assert {execution.run_id for execution in executions} == set(runs)
+
+
+def test_a_fresh_instance_opened_by_several_at_once_works(tmp_path):
+    """Dagster creates an instance's SQLite storage when it first opens it, and several openers
+    at once (`make dev` beside `make run` on a fresh clone) could each stamp the schema's
+    version, after which the instance never opens again. Threads stand in for the processes:
+    they race on the same files and the same lock."""
+    from stripe_assets.launcher import write_dagster_home
+
+    def open_fresh_home(home, together: threading.Barrier, failures: list) -> None:
+        together.wait()
+        try:
+            write_dagster_home(home)
+        except Exception as error:  # noqa: BLE001 - any failure is the finding
+            failures.append(error)
+
+    for attempt in range(6):
+        home, openers, failures = tmp_path / str(attempt), 4, []
+        together = threading.Barrier(openers)
+        threads = [
+            threading.Thread(target=open_fresh_home, args=(home, together, failures))
+            for _ in range(openers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert dg.DagsterInstance.from_config(str(home)).get_runs() == []

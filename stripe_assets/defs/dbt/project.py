@@ -1,6 +1,5 @@
 """The dbt project and the dbt executable that runs it."""
 
-import fcntl
 import os
 import shutil
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
+from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import DBT_PROJECT_DIR
 
 # The dbt installed beside this Python, so a caller's PATH never picks another dbt (or none).
@@ -55,9 +55,7 @@ def prepare_manifest() -> None:
     half-written, not even one that loads the code location without preparing it.
     """
     target = dbt_project.project_dir / dbt_project.target_path
-    target.mkdir(parents=True, exist_ok=True)
-    with (target / "manifest.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(target / "manifest.lock"):
         for killed in target.glob("parse-*"):  # left by a process killed mid-parse
             shutil.rmtree(killed, ignore_errors=True)
         if _manifest_is_current():

@@ -3,7 +3,6 @@
 The API key comes from `dg.EnvVar("STRIPE_API_KEY")` so Dagster's UI never shows it.
 """
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import dlt
 import duckdb
 from pydantic import Field
 
+from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import DUCKDB_MEMORY_LIMIT_DEFAULT, Settings, load_settings
 
 from .client import StripeClient
@@ -88,10 +88,7 @@ class StorageResource(dg.ConfigurableResource):
         would load each other's packages half-written. Dagster's pools should keep them apart,
         but two runs started at the same instant can both claim a slot; a killed holder's lock
         is released by the kernel."""
-        lock = self.data_dir / "dlt" / f"{pipeline_name}.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with lock.open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with exclusive_lock(self.data_dir / "dlt" / f"{pipeline_name}.lock"):
             yield
 
     def landing_pipeline(self) -> dlt.Pipeline:
