@@ -11,7 +11,8 @@ MRR equal for every month and currency.
 
 A kill point is a stage and a seeded fraction: the run is killed that fraction of the step's
 shortest duration so far after the step starts (read from the step events in the run's Dagster
-event log). A run can still be quicker than every one before it (a short incremental run on an
+event log, of killed runs and completing ones, except the extraction that completes the first
+run's backfill). A run can still be quicker than every one before it (a short incremental run on an
 idle machine): it is then killed as soon as the step ends, so that run counts as one more crash
 elsewhere, and the point is aimed again, at half the fraction, on the next run.
 """
@@ -50,6 +51,7 @@ CHAINS = 2
 # a little latency stretches extraction, so kill points land inside it
 CRASH_BUSINESS = ("--customers", "40", "--seed", "8", "--latency-ms", "50")
 AIMS_PER_POINT = 3
+UNMEASURED_STEP_S = 1.0  # before a step's first measure: the first run's extraction takes seconds
 STEP_EVENTS = {
     dg.DagsterEventType.STEP_START,
     dg.DagsterEventType.STEP_SUCCESS,
@@ -110,9 +112,9 @@ def wait_for(condition, process: subprocess.Popen, what: str) -> None:
 
 def kill_at(
     point: KillPoint, env: dict[str, str], instance: Instance, shortest: dict[str, float]
-) -> bool:
-    """Start a run and SIGKILL its process group at the kill point; whether it died inside the
-    step aimed at (rather than after it)."""
+) -> tuple[bool, dict[str, float]]:
+    """Start a run and SIGKILL its process group at the kill point. Returns whether it died
+    inside the step aimed at (rather than after it), and how long each step it finished took."""
     runs_before = set(instance.run_ids())
     # in its own process group, so killing the group takes dbt with it
     process = start("run", env, **QUIET_GROUP)
@@ -126,15 +128,19 @@ def kill_at(
     run_id = this_run()
     wait_for(lambda: step in instance.steps(run_id), process, f"{step} starting")
     started, _ = instance.steps(run_id)[step]
-    aimed = started + point.fraction * shortest[step]
+    aimed = started + point.fraction * shortest.get(step, UNMEASURED_STEP_S)
     # A step over before the aimed time is missed whenever the kill comes, so it comes at once
     # rather than after work the run would do in vain.
     while time.time() < aimed and instance.steps(run_id)[step][1] is None:
         time.sleep(min(0.05, max(0.0, aimed - time.time())))
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    _, ended = instance.steps(run_id)[step]
-    return ended is None
+    steps = instance.steps(run_id)
+    return steps[step][1] is None, durations(steps)
+
+
+def durations(steps: dict[str, tuple[float, float | None]]) -> dict[str, float]:
+    return {step: end - start for step, (start, end) in steps.items() if end is not None}
 
 
 def complete_run(workspace: Workspace, sandbox: RunningSandbox, instance: Instance) -> dict:
@@ -146,8 +152,7 @@ def complete_run(workspace: Workspace, sandbox: RunningSandbox, instance: Instan
     assert ", 0 failed" in process.stdout
     assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth)
     assert_mrr_equals_truth(workspace, truth)
-    steps = instance.steps(instance.run_ids()[0])
-    return {step: end - start for step, (start, end) in steps.items()}
+    return durations(instance.steps(instance.run_ids()[0]))
 
 
 def test_kill_points_are_seeded_and_cover_every_stage():
@@ -168,9 +173,8 @@ def run_chain(chain: int, tmp_path) -> None:
         workspace, rng = Workspace(tmp_path), random.Random(SEED + chain)
         instance = Instance(workspace)
         # Kill points are fractions of the shortest time each step has taken so far, so they
-        # land inside the step however much work this run has; the first run's extraction takes
-        # seconds.
-        shortest = {step: 1.0 for step in STEPS.values()}
+        # land inside the step however much work this run has.
+        shortest: dict[str, float] = {}
         runs = 0
         for point in kill_points()[chain::CHAINS]:
             for _ in range(AIMS_PER_POINT):
@@ -182,11 +186,17 @@ def run_chain(chain: int, tmp_path) -> None:
                     answer.raise_for_status()
                 stripe = pipeline_env(business, truth_of(business))
                 env = workspace.env(**stripe, **WITHOUT_DBT_TESTS)
-                died_inside = kill_at(point, env, instance, shortest)
+                died_inside, killed_run_took = kill_at(point, env, instance, shortest)
                 took = complete_run(workspace, business, instance)
-                shortest = {
-                    step: min(took[step], s) if runs else took[step] for step, s in shortest.items()
-                }
+                if not runs:
+                    # It finished the backfill the first kill interrupted: its extraction is no
+                    # measure of the incremental ones to come.
+                    del took[STEPS["extraction"]]
+                # The killed run's finished steps count too: they had the work a killed run
+                # has, where a completing run may have had more (what the kill left).
+                for step, seconds in [*took.items(), *killed_run_took.items()]:
+                    if step in STEPS.values():
+                        shortest[step] = min(seconds, shortest.get(step, seconds))
                 runs += 1
                 if died_inside:
                     break
