@@ -19,9 +19,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import boto3
 import dagster as dg
-from dagster_aws.s3.sensor import get_objects
 
 from stripe_assets.settings import Settings, aws_settings
 
@@ -83,6 +81,10 @@ def list_markers(bucket_url: str, since: float) -> list[LoadMarker]:
     """Completion markers written at or after `since` (epoch seconds)."""
     root = dataset_root(bucket_url)
     if is_s3(bucket_url):
+        # imported here: dagster_aws costs every process that loads the definitions ~0.7 s
+        import boto3
+        from dagster_aws.s3.sensor import get_objects
+
         bucket, _, prefix = root.partition("/")
         client = boto3.client("s3", **aws_settings())
         objects = get_objects(
