@@ -31,3 +31,16 @@
 {% macro current_month() -%}
     cast(date_trunc('month', {{ as_of_timestamp() }} at time zone 'UTC') as date)
 {%- endmacro %}
+
+{#-
+    Every calendar month from `first_month` to `last_month`, both included, to cross join:
+    `spine.month_start` is the month's first instant (TIMESTAMP, UTC). Each bound is a DATE or
+    TIMESTAMP expression at a month's start.
+-#}
+{% macro month_spine(first_month, last_month) -%}
+    generate_series(
+        cast({{ first_month }} as timestamp),
+        cast({{ last_month }} as timestamp),
+        interval 1 month
+    ) as spine(month_start)
+{%- endmacro %}

@@ -55,14 +55,10 @@ months as (
             else ((month_start + interval 1 month) at time zone 'UTC') - interval 1 second
         end as measured_at
     from as_of
-    cross join generate_series(
-        (
-            select cast(date_trunc('month', min(created_at) at time zone 'UTC') as timestamp)
-            from subscriptions
-        ),
-        cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as timestamp),
-        interval 1 month
-    ) as spine(month_start)
+    cross join {{ month_spine(
+        "(select date_trunc('month', min(created_at) at time zone 'UTC') from subscriptions)",
+        "date_trunc('month', as_of.as_of_at at time zone 'UTC')"
+    ) }}
 
 ),
 

@@ -55,11 +55,7 @@ cohort_months as (
         datediff('month', cohort_sizes.cohort_month, cast(month_start as date))
             as months_since_signup
     from cohort_sizes
-    cross join generate_series(
-        cast(cohort_sizes.cohort_month as timestamp),
-        cast({{ current_month() }} as timestamp),
-        interval 1 month
-    ) as spine(month_start)
+    cross join {{ month_spine('cohort_sizes.cohort_month', current_month()) }}
 
 ),
 

@@ -30,11 +30,7 @@ currency_months as (
         from fct_mrr
         group by currency
     ) as currencies
-    cross join generate_series(
-        cast(currencies.first_month as timestamp),
-        cast({{ current_month() }} as timestamp),
-        interval 1 month
-    ) as spine(month_start)
+    cross join {{ month_spine('currencies.first_month', current_month()) }}
 
 ),
 
