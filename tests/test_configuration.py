@@ -1,16 +1,21 @@
 """Bad configuration gets one sentence saying what is wrong and what to do, and a non-zero exit,
-before anything is written."""
+before anything is written; good configuration reaches every tool, dbt included."""
 
+import json
 import subprocess
 
+import dagster as dg
 import duckdb
 import pytest
 
+from stripe_assets.defs.dbt.assets import stripe_dbt_models
+from stripe_assets.defs.dbt.project import dbt_project, dbt_resource, prepare_manifest
+from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import running_sandbox
-from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT
+from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT, Settings
 
-from .conftest import Workspace, launch
+from .conftest import WITHOUT_DBT_TESTS, Workspace, launch
 
 CASES = {
     "malformed key": (
@@ -102,3 +107,39 @@ def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(limit, tmp_path, monkey
     assert dbt.returncode == 0, dbt.stdout + dbt.stderr
     assert raw_limit == as_duckdb_reports(limit or DUCKDB_MEMORY_LIMIT_DEFAULT)
     assert raw_limit in dbt.stdout
+
+
+def test_dbt_builds_the_warehouse_the_storage_resource_names(tmp_path, monkeypatch):
+    """A run can change the storage resource's config when it is launched (the launchpad), so
+    the resource and DUCKDB_PATH, which dbt's profile reads, can disagree: dbt must build the
+    models in the warehouse the raw load wrote, not in the one the environment names."""
+    prepare_manifest()
+    named_by_the_environment = tmp_path / "environment.duckdb"
+    launched_with = tmp_path / "launched.duckdb"
+    monkeypatch.setenv("DUCKDB_PATH", str(named_by_the_environment))
+    for name, value in WITHOUT_DBT_TESTS.items():
+        monkeypatch.setenv(name, value)
+    with running_sandbox("--customers", "10", "--seed", "5") as sandbox:
+        monkeypatch.setenv("STRIPE_API_KEY", sandbox.api_key)
+        storage = Settings(sandbox.url, str(tmp_path / "landing"), launched_with)
+        result = dg.materialize(
+            [stripe_landing, stripe_raw, stripe_dbt_models],
+            resources={**build_resources(storage), "dbt": dbt_resource()},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    assert result.success
+    assert not named_by_the_environment.exists()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        (node["schema"], node["alias"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    schemas = sorted({schema for schema, _ in models})
+    with duckdb.connect(str(launched_with), read_only=True) as con:
+        built = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join('?' * len(schemas))})",
+            schemas,
+        ).fetchall()
+    assert set(built) == models

@@ -7,7 +7,8 @@ which is exactly the raw asset's key, so lineage runs from landing to the marts 
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,10 @@ def stripe_dbt_models(
     """
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
+    with warehouse_environment(storage):
+        build = dbt.cli(["build"], context=context, target_path=target)
     held: list = []
-    for event in dbt.cli(["build"], context=context, target_path=target).stream():
+    for event in build.stream():
         if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
             held.append(event)
         else:
@@ -65,6 +68,31 @@ def stripe_dbt_models(
             if key in MRR_METADATA:
                 event = event.with_metadata({**event.metadata, **MRR_METADATA[key](con, storage)})
             yield event
+
+
+@contextmanager
+def warehouse_environment(storage: StorageResource) -> Iterator[None]:
+    """The storage resource's warehouse in the environment dagster-dbt starts dbt with.
+
+    dbt's profile reads the warehouse from DUCKDB_PATH and DUCKDB_MEMORY_LIMIT. Set from the
+    environment too, the resource agrees with them unless a run changes its config at launch
+    (the launchpad): dbt would then build the models from another warehouse than the one the
+    raw load wrote, or fail on an empty one.
+    """
+    warehouse = {
+        "DUCKDB_PATH": str(Path(storage.duckdb_path).resolve()),
+        "DUCKDB_MEMORY_LIMIT": storage.duckdb_memory_limit,
+    }
+    before = {name: os.environ.get(name) for name in warehouse}
+    os.environ.update(warehouse)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def build_folder(op_name: str, storage: StorageResource) -> Path:
