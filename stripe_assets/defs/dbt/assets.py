@@ -74,10 +74,10 @@ def stripe_dbt_models(
 def warehouse_environment(storage: StorageResource) -> Iterator[None]:
     """The storage resource's warehouse in the environment dagster-dbt starts dbt with.
 
-    dbt's profile reads the warehouse from DUCKDB_PATH and DUCKDB_MEMORY_LIMIT. Set from the
-    environment too, the resource agrees with them unless a run changes its config at launch
-    (the launchpad): dbt would then build the models from another warehouse than the one the
-    raw load wrote, or fail on an empty one.
+    dbt's profile reads the warehouse from DUCKDB_PATH and DUCKDB_MEMORY_LIMIT. The resource is
+    built from the same variables, so the two agree unless a run changes the resource's config
+    at launch (the launchpad): dbt would then build the models from another warehouse than the
+    one the raw load wrote, or fail on an empty one.
     """
     warehouse = {
         "DUCKDB_PATH": str(Path(storage.duckdb_path).resolve()),
