@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.configuration.specs import AwsCredentials
 from dlt.common.storages.load_package import PackageStorage
+from dlt.common.storages.load_storage import LoadStorage
 from dlt.common.storages.normalize_storage import NormalizeStorage
 from dlt.extract.resource import DltResource
 
@@ -103,6 +104,7 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
     every run whole: the dead run's data lands, then this run's own.
     """
     _remove_half_deleted_packages(pipeline)
+    _archive_loaded_packages(pipeline)
     if not pipeline.has_pending_data:
         return []
     if pipeline.list_extracted_load_packages():
@@ -132,3 +134,19 @@ def _remove_half_deleted_packages(pipeline: dlt.Pipeline) -> None:
     for package in extracted.iterdir() if extracted.is_dir() else ():
         if not all((package / part).exists() for part in PACKAGE_PARTS):
             shutil.rmtree(package)
+
+
+def _archive_loaded_packages(pipeline: dlt.Pipeline) -> None:
+    """Finish archiving the packages a killed run had completely loaded.
+
+    dlt marks a loaded package completed, then moves it from `normalized` to `loaded`. A run
+    killed between the two leaves a completed package among the pending ones, and every later
+    load fails on it ("already completed, but another complete was requested"). Its data and
+    its load record are in the destination already: only the move is left to do.
+    """
+    load = Path(pipeline.working_dir, "load")
+    normalized = load / LoadStorage.NORMALIZED_FOLDER
+    for package in normalized.iterdir() if normalized.is_dir() else ():
+        if (package / PackageStorage.PACKAGE_COMPLETED_FILE_NAME).exists():
+            (load / LoadStorage.LOADED_FOLDER).mkdir(exist_ok=True)
+            package.rename(load / LoadStorage.LOADED_FOLDER / package.name)
