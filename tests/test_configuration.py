@@ -8,7 +8,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stripe_assets.defs.dbt.assets import stripe_dbt_models
 from stripe_assets.defs.dbt.project import dbt_project, dbt_resource, prepare_manifest
 from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.resources import build_resources
@@ -113,7 +112,9 @@ def test_dbt_builds_the_warehouse_the_storage_resource_names(tmp_path, monkeypat
     """A run can change the storage resource's config when it is launched (the launchpad), so
     the resource and DUCKDB_PATH, which dbt's profile reads, can disagree: dbt must build the
     models in the warehouse the raw load wrote, not in the one the environment names."""
-    prepare_manifest()
+    prepare_manifest()  # which the dbt assets are made from when imported (a fresh clone has none)
+    from stripe_assets.defs.dbt.assets import stripe_dbt_models
+
     named_by_the_environment = tmp_path / "environment.duckdb"
     launched_with = tmp_path / "launched.duckdb"
     monkeypatch.setenv("DUCKDB_PATH", str(named_by_the_environment))
