@@ -12,9 +12,9 @@ MRR equal for every month and currency.
 A kill point is a stage and a seeded fraction: the run is killed that fraction of the step's
 shortest duration so far after the step starts (read from the step events in the run's Dagster
 event log, of killed runs and completing ones, except the extraction that completes the first
-run's backfill). A run can still be quicker than every one before it (a short incremental run on an
-idle machine): it is then killed as soon as the step ends, so that run counts as one more crash
-elsewhere, and the point is aimed again, at half the fraction, on the next run.
+run's backfill). A run can still be quicker than every one before it (a short incremental run
+on an idle machine): it is then killed as soon as the step ends, so that run counts as one more
+crash elsewhere, and the point is aimed again, at half the fraction, on the next run.
 """
 
 import os
