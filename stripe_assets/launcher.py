@@ -24,6 +24,7 @@ from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
     DBT_PROJECT_DIR,
     PROJECT_ROOT,
+    ConfigurationError,
     configuration_problems,
     load_settings,
 )
@@ -90,17 +91,25 @@ def write_dagster_home(home: Path) -> None:
         DagsterInstance.from_config(str(home)).dispose()
 
 
-def configuration_ok() -> bool:
-    """Print what is wrong with the configuration, if anything, one sentence a problem."""
-    problems = configuration_problems(load_settings())
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    return not problems
+def require_usable_configuration(*port_variables: str) -> None:
+    """Stop before anything starts when a setting is malformed or names something that cannot
+    be used; main() prints each problem as one sentence."""
+    problems = [
+        f"{variable} {value!r} is not a port number (1 to 65535): fix it."
+        for variable in port_variables
+        if (value := os.environ.get(variable, ""))
+        and not (value.isdigit() and 0 < int(value) < 65536)
+    ]
+    try:
+        problems = configuration_problems(load_settings()) + problems
+    except ConfigurationError as malformed:
+        problems = malformed.problems + problems
+    if problems:
+        raise ConfigurationError(problems)
 
 
 def run() -> int:
-    if not configuration_ok():
-        return 2
+    require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()
@@ -117,8 +126,7 @@ def check() -> int:
     """
     for variable, default in CHECK_STORAGE.items():
         os.environ.setdefault(variable, str(default))
-    if not configuration_ok():
-        return 2
+    require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()
@@ -129,6 +137,7 @@ def check() -> int:
 
 def rebuild_raw() -> int:
     """Reload raw DuckDB from the landing zone alone: no key needed, no request to Stripe."""
+    require_usable_configuration()
     prepare_dagster_home()
     prepare_manifest()
     from stripe_assets.defs.jobs import stripe_raw_rebuild_job
@@ -141,6 +150,7 @@ def docs() -> int:
     """dbt's documentation site for the project, generated from the warehouse and served."""
     from stripe_assets.defs.dbt.project import dbt_resource
 
+    require_usable_configuration("DBT_DOCS_PORT")
     port = os.environ.get("DBT_DOCS_PORT", "8080")
     load_settings().duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # before any run
     dbt = dbt_resource()
@@ -156,6 +166,7 @@ def docs() -> int:
 
 def dev() -> int:
     """`dagster dev` beside a sandbox, both stopped by Ctrl-C or SIGTERM."""
+    require_usable_configuration("DAGSTER_UI_PORT", "SANDBOX_PORT")
     ui_port = os.environ.get("DAGSTER_UI_PORT", "3000")
     prepare_dagster_home()
     with stripe_endpoint(port=int(os.environ.get("SANDBOX_PORT", "12111"))):
@@ -204,7 +215,11 @@ def main(argv: list[str] | None = None) -> None:
     # Tools we start (dagster dev, its code server, dbt) come from this Python's environment.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     commands = {"run": run, "check": check, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
-    sys.exit(commands[args.command]())
+    try:
+        sys.exit(commands[args.command]())
+    except ConfigurationError as error:
+        print(*error.problems, sep="\n", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

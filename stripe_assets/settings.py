@@ -5,16 +5,34 @@ Stripe. Relative paths are relative to the repository root, for Python and dbt a
 profile applies the same rule), so both always open the same DuckDB file.
 """
 
+import math
 import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 STRIPE_API_BASE_DEFAULT = "https://api.stripe.com"
 DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB"
+SYNC_CRON_DEFAULT = "0 * * * *"
+DBT_BUILD_CRON_DEFAULT = "0 6 * * *"
+CUSTOMER_PII_MODES = ("keep", "hash", "drop")
+# The ISO-8601 forms DuckDB casts as well as Python reads: a date, optionally a time, and after
+# the seconds optionally an offset (macros/timestamps.sql reads a value without one as UTC).
+ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)?)?)?"
+)
+
+
+class ConfigurationError(Exception):
+    """Settings the pipeline cannot start with; each problem is one sentence saying what to do."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -31,13 +49,14 @@ class Settings:
     requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
     request_timeout_s: float = 30.0  # a Stripe response slower than this is retried
     freshness_hours: float = 26.0  # landing, raw and marts older than this are stale
-    sync_cron: str = "0 * * * *"  # incremental syncs into the landing zone
-    dbt_build_cron: str = "0 6 * * *"  # the daily full dbt build
+    sync_cron: str = SYNC_CRON_DEFAULT  # incremental syncs into the landing zone
+    dbt_build_cron: str = DBT_BUILD_CRON_DEFAULT  # the daily full dbt build
 
 
 def configuration_problems(settings: Settings) -> list[str]:
-    """What is wrong with the configuration, each as one sentence saying what to do: checked
-    before a run starts, so a bad setting stops it before anything is read or written."""
+    """What stops the pipeline from using these settings, each as one sentence saying what to
+    do: asked before a run starts, so a bad key, a missing bucket or an unwritable warehouse
+    stops it before anything is read or written. Malformed values are load_settings' concern."""
     problems = []
     key = os.environ.get("STRIPE_API_KEY", "")
     if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
@@ -45,20 +64,10 @@ def configuration_problems(settings: Settings) -> list[str]:
             "STRIPE_API_KEY is not a Stripe secret or restricted key (sk_... or rk_...): copy "
             "it from the Dashboard's API keys page, or unset it to use the sandbox."
         )
-    landing = settings.landing_bucket_url
-    if "://" in landing and not re.fullmatch(
-        r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", landing
+    if settings.landing_bucket_url.startswith("s3://") and (
+        problem := _landing_bucket_problem(settings.landing_bucket_url)
     ):
-        problems.append(
-            f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
-        )
-    elif landing.startswith("s3://") and (problem := _landing_bucket_problem(landing)):
         problems.append(problem)
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", settings.duckdb_memory_limit, re.IGNORECASE):
-        problems.append(
-            f"DUCKDB_MEMORY_LIMIT {settings.duckdb_memory_limit!r} is not a size such as 1GB or "
-            f"512MB: fix it, or unset it for the default ({DUCKDB_MEMORY_LIMIT_DEFAULT})."
-        )
     if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
         problems.append(
             f"DUCKDB_PATH {str(settings.duckdb_path)!r} cannot be written: point it at a file "
@@ -120,22 +129,117 @@ def _from_root(path: str) -> Path:
 
 
 def load_settings() -> Settings:
+    """The settings from the environment; raises ConfigurationError naming every malformed
+    variable, so that neither a run nor the code location starts with a typo in one."""
+    problems: list[str] = []
     landing = os.environ.get("LANDING_BUCKET_URL") or "data/landing"
     if "://" not in landing:
         landing = str(_from_root(landing))
-    return Settings(
+    settings = Settings(
         stripe_api_base=(os.environ.get("STRIPE_API_BASE") or STRIPE_API_BASE_DEFAULT).rstrip("/"),
         landing_bucket_url=landing.rstrip("/"),
         duckdb_path=_from_root(os.environ.get("DUCKDB_PATH") or "data/stripe.duckdb"),
         duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT,
         stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
-        sync_start=os.environ.get("STRIPE_SYNC_START", ""),
-        requests_per_second=float(os.environ.get("STRIPE_REQUESTS_PER_SECOND") or 0),
-        request_timeout_s=float(os.environ.get("STRIPE_TIMEOUT_S") or 30),
-        freshness_hours=float(os.environ.get("FRESHNESS_HOURS") or 26),
-        sync_cron=os.environ.get("STRIPE_SYNC_CRON") or "0 * * * *",
-        dbt_build_cron=os.environ.get("DBT_BUILD_CRON") or "0 6 * * *",
+        sync_start=os.environ.get("STRIPE_SYNC_START", "").strip(),
+        requests_per_second=_positive_number(
+            "STRIPE_REQUESTS_PER_SECOND", 0.0, "Stripe's limit for the key's mode", problems
+        ),
+        request_timeout_s=_positive_number("STRIPE_TIMEOUT_S", 30.0, "30", problems),
+        freshness_hours=_positive_number("FRESHNESS_HOURS", 26.0, "26", problems),
+        sync_cron=os.environ.get("STRIPE_SYNC_CRON") or SYNC_CRON_DEFAULT,
+        dbt_build_cron=os.environ.get("DBT_BUILD_CRON") or DBT_BUILD_CRON_DEFAULT,
     )
+    problems += _malformed(settings)
+    if problems:
+        raise ConfigurationError(problems)
+    return settings
+
+
+def _positive_number(variable: str, default: float, default_text: str, problems: list) -> float:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        problems.append(
+            f"{variable} {text!r} is not a number above 0: fix it, or unset it for the default "
+            f"({default_text})."
+        )
+        return default
+    return value
+
+
+def _malformed(settings: Settings) -> list[str]:
+    """Values that cannot mean anything, found before anything starts. MRR_AS_OF and
+    CUSTOMER_PII are read by dbt alone, at the end of a run: checked here, a typo in one stops
+    the run before extraction instead of after it."""
+    problems = []
+    landing = settings.landing_bucket_url
+    if "://" in landing and not re.fullmatch(
+        r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", landing
+    ):
+        problems.append(
+            f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
+        )
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", settings.duckdb_memory_limit, re.IGNORECASE):
+        problems.append(
+            f"DUCKDB_MEMORY_LIMIT {settings.duckdb_memory_limit!r} is not a size such as 1GB or "
+            f"512MB: fix it, or unset it for the default ({DUCKDB_MEMORY_LIMIT_DEFAULT})."
+        )
+    if settings.sync_start and not _is_date(settings.sync_start):
+        problems.append(
+            f"STRIPE_SYNC_START {settings.sync_start!r} is not a date such as 2024-01-31: fix "
+            "it, or unset it to read the account's whole history."
+        )
+    for variable, cron, default in (
+        ("STRIPE_SYNC_CRON", settings.sync_cron, SYNC_CRON_DEFAULT),
+        ("DBT_BUILD_CRON", settings.dbt_build_cron, DBT_BUILD_CRON_DEFAULT),
+    ):
+        if not _is_cron(cron):
+            problems.append(
+                f"{variable} {cron!r} is not a cron expression of five fields (minute hour "
+                f"day month weekday): fix it, or unset it for the default ({default!r})."
+            )
+    as_of = os.environ.get("MRR_AS_OF", "").strip()
+    if as_of and not _is_instant(as_of):
+        problems.append(
+            f"MRR_AS_OF {as_of!r} is not an ISO-8601 timestamp such as 2024-01-31T23:59:59Z: "
+            "fix it, or unset it to measure MRR at the build's time."
+        )
+    pii = os.environ.get("CUSTOMER_PII", "").strip()
+    if pii and pii not in CUSTOMER_PII_MODES:
+        problems.append(
+            f"CUSTOMER_PII {pii!r} is not one of {', '.join(CUSTOMER_PII_MODES)}: fix it, or "
+            "unset it to keep customers' email and name."
+        )
+    return problems
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None and bool(
+            date.fromisoformat(text)
+        )
+    except ValueError:
+        return False
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        return ISO_INSTANT.fullmatch(text) is not None and bool(datetime.fromisoformat(text))
+    except ValueError:
+        return False
+
+
+def _is_cron(cron: str) -> bool:
+    """As Dagster's schedules judge it (a definition with a bad one fails to load)."""
+    from dagster._utils.schedules import is_valid_cron_string
+
+    return is_valid_cron_string(cron)
 
 
 def aws_settings() -> dict[str, str]:

@@ -16,38 +16,74 @@ from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT,
 
 from .conftest import WITHOUT_DBT_TESTS, Workspace, launch
 
+EVERY_MALFORMED_SETTING = {
+    "STRIPE_API_KEY": "sk_test_x",
+    "STRIPE_REQUESTS_PER_SECOND": "fast",
+    "STRIPE_TIMEOUT_S": "0",
+    "FRESHNESS_HOURS": "-1",
+    "STRIPE_SYNC_START": "2024-13-45",
+    "STRIPE_SYNC_CRON": "hourly",
+    "MRR_AS_OF": "yesterday",
+    "CUSTOMER_PII": "mask",
+}
+EVERY_MALFORMED_SETTING_SENTENCES = [
+    "STRIPE_REQUESTS_PER_SECOND 'fast' is not a number above 0",
+    "STRIPE_TIMEOUT_S '0' is not a number above 0",
+    "FRESHNESS_HOURS '-1' is not a number above 0",
+    "STRIPE_SYNC_START '2024-13-45' is not a date such as 2024-01-31",
+    "STRIPE_SYNC_CRON 'hourly' is not a cron expression of five fields",
+    "MRR_AS_OF 'yesterday' is not an ISO-8601 timestamp",
+    "CUSTOMER_PII 'mask' is not one of keep, hash, drop",
+]
 CASES = {
     "malformed key": (
+        "run",
         {"STRIPE_API_KEY": "pk_test_publishableNotSecret"},
-        "STRIPE_API_KEY is not a Stripe secret or restricted key",
+        ["STRIPE_API_KEY is not a Stripe secret or restricted key"],
     ),
     "malformed landing url": (
+        "run",
         {"STRIPE_API_KEY": "sk_test_x", "LANDING_BUCKET_URL": "ftp://bucket/stripe"},
-        "LANDING_BUCKET_URL 'ftp://bucket/stripe' is neither a folder nor s3://bucket/prefix",
+        ["LANDING_BUCKET_URL 'ftp://bucket/stripe' is neither a folder nor s3://bucket/prefix"],
     ),
     "unwritable warehouse": (
+        "run",
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_PATH": "/proc/stripe/stripe.duckdb"},
-        "DUCKDB_PATH '/proc/stripe/stripe.duckdb' cannot be written",
+        ["DUCKDB_PATH '/proc/stripe/stripe.duckdb' cannot be written"],
     ),
     "duckdb memory limit": (
+        "run",
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_MEMORY_LIMIT": "lots"},
-        "DUCKDB_MEMORY_LIMIT 'lots' is not a size such as 1GB or 512MB",
+        ["DUCKDB_MEMORY_LIMIT 'lots' is not a size such as 1GB or 512MB"],
     ),
     "unreachable api": (
+        "run",
         {"STRIPE_API_KEY": "sk_test_x", "STRIPE_API_BASE": "http://127.0.0.1:9"},
-        "Could not reach the Stripe API at http://127.0.0.1:9",
+        ["Could not reach the Stripe API at http://127.0.0.1:9"],
+    ),
+    # the values dbt reads, and the schedules', are checked before extraction, not at the end
+    "every malformed setting at once": (
+        "run",
+        EVERY_MALFORMED_SETTING,
+        EVERY_MALFORMED_SETTING_SENTENCES,
+    ),
+    "the UI's port and every malformed setting": (
+        "dev",
+        {**EVERY_MALFORMED_SETTING, "DAGSTER_UI_PORT": "ui"},
+        [*EVERY_MALFORMED_SETTING_SENTENCES, "DAGSTER_UI_PORT 'ui' is not a port number"],
     ),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_configuration_is_one_clear_sentence(case, tmp_path):
-    overrides, sentence = CASES[case]
+    command, overrides, sentences = CASES[case]
     workspace = Workspace(tmp_path)
-    process = launch("run", workspace.env(**overrides))
+    process = launch(command, workspace.env(**overrides))
     output = process.stdout + process.stderr
     assert process.returncode != 0
-    assert sentence in output
+    for sentence in sentences:
+        assert sentence in output
     assert "Traceback" not in output
     assert "sk_test_x" not in output and "pk_test_publishableNotSecret" not in output
     assert not workspace.landing.exists(), "nothing landed"

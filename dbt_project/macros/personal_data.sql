@@ -4,7 +4,7 @@
     count distinct without showing who) or `drop` (null).
 -#}
 {% macro personal_data(column) -%}
-    {%- set mode = var('customer_pii', none) or env_var('CUSTOMER_PII', 'keep') -%}
+    {%- set mode = var('customer_pii', none) or (env_var('CUSTOMER_PII', '') | trim) or 'keep' -%}
     {%- if mode == 'keep' -%}
         {{ column }}
     {%- elif mode == 'hash' -%}
