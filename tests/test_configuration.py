@@ -85,6 +85,7 @@ def test_bad_configuration_is_one_clear_sentence(case, tmp_path):
     for sentence in sentences:
         assert sentence in output
     assert "Traceback" not in output
+    assert "[ERROR]" not in output, "no log line beside the sentence (readers stop at once)"
     assert "sk_test_x" not in output and "pk_test_publishableNotSecret" not in output
     assert not workspace.landing.exists(), "nothing landed"
 

@@ -47,13 +47,14 @@ class RequestBudget:
         self._lock = threading.Lock()
         self._next_slot = time.monotonic()
 
-    def wait(self) -> None:
+    def wait(self, stop: threading.Event) -> None:
+        """Until this thread's turn, or until `stop` is set."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_slot)
             self._next_slot = slot + 1 / self.per_second
         if slot > now:
-            time.sleep(slot - now)
+            stop.wait(slot - now)
 
 
 @dataclass
@@ -99,6 +100,11 @@ class StripeClient:
         self.backoff_s = backoff_s
         self.budget = RequestBudget(requests_per_second or default_requests_per_second(api_key))
         self.log = RequestLog()
+        # Set by the first error that ends the extraction: every other reader then stops at
+        # once instead of spending its own retries (dozens of threads, under the budget, can
+        # take many seconds to see for themselves that the API cannot be reached).
+        self._failed = threading.Event()
+        self._failure: StripeApiError | None = None
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Stripe-Version": STRIPE_API_VERSION,
@@ -120,17 +126,20 @@ class StripeClient:
         """GET one API path, retrying what Stripe says is retryable."""
         url = f"{self.api_base}{path}"
         for attempt in range(1, self.max_attempts + 1):
-            self.budget.wait()
+            self.budget.wait(self._failed)
+            self._stop_if_failed()
             self.log.count(resource, retry=attempt > 1)
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout_s)
                 self.log.answered = True
             except requests.RequestException as error:
                 if attempt == self.max_attempts or self._unreachable(error, attempt):
-                    raise StripeApiError(
-                        f"Could not reach the Stripe API at {self.api_base} while reading "
-                        f"{resource} ({type(error).__name__}): check STRIPE_API_BASE and the "
-                        "network, then rerun."
+                    raise self._fail(
+                        StripeApiError(
+                            f"Could not reach the Stripe API at {self.api_base} while reading "
+                            f"{resource} ({type(error).__name__}): check STRIPE_API_BASE and "
+                            "the network, then rerun."
+                        )
                     ) from None
                 self._sleep_before_retry(attempt, None)
                 continue
@@ -139,17 +148,31 @@ class StripeClient:
                     return orjson.loads(response.content)
                 except orjson.JSONDecodeError:
                     if attempt == self.max_attempts:
-                        raise StripeApiError(
-                            f"Stripe returned a malformed page for {resource} (not JSON) "
-                            f"{self.max_attempts} times: rerun later."
+                        raise self._fail(
+                            StripeApiError(
+                                f"Stripe returned a malformed page for {resource} (not JSON) "
+                                f"{self.max_attempts} times: rerun later."
+                            )
                         ) from None
                     self._sleep_before_retry(attempt, None)
                     continue
             if self._should_retry(response) and attempt < self.max_attempts:
                 self._sleep_before_retry(attempt, response)
                 continue
-            raise self._error(response, resource)
+            raise self._fail(self._error(response, resource))
         raise AssertionError("unreachable")
+
+    def _fail(self, error: StripeApiError) -> StripeApiError:
+        """Note an error that ends the extraction, for the other readers to stop on. A 404 does
+        not: an object retrieved by id may no longer exist (`get_optional`)."""
+        if error.status != 404:
+            self._failure = self._failure or error
+            self._failed.set()
+        return error
+
+    def _stop_if_failed(self) -> None:
+        if self._failed.is_set():
+            raise StripeApiError(str(self._failure), self._failure.status)
 
     def get_optional(self, path: str, *, resource: str) -> StripeObject | None:
         """GET an object that may no longer exist: None instead of an error on 404."""
@@ -290,7 +313,7 @@ class StripeClient:
             delay = float(retry_after)
         else:
             delay = self.backoff_s * 2 ** (attempt - 1)
-        time.sleep(min(delay, 30.0))
+        self._failed.wait(min(delay, 30.0))
 
     def _error(self, response: requests.Response, resource: str) -> StripeApiError:
         status = response.status_code
