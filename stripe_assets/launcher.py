@@ -27,6 +27,7 @@ from stripe_assets.settings import (
     ConfigurationError,
     configuration_problems,
     load_settings,
+    writable_folder,
 )
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
@@ -55,9 +56,13 @@ def stripe_endpoint(port: int = 0) -> Iterator[None]:
         yield
 
 
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT)
+
+
 def prepare_dagster_home() -> Path:
     """A persistent instance configured by the project's dagster.yaml (pools, no welcome modal)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT)
+    home = dagster_home()
     write_dagster_home(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
@@ -100,6 +105,11 @@ def require_usable_configuration(*port_variables: str) -> None:
         if (value := os.environ.get(variable, ""))
         and not (value.isdigit() and 0 < int(value) < 65536)
     ]
+    if not writable_folder(dagster_home()):
+        problems.append(
+            f"DAGSTER_HOME {str(dagster_home())!r} cannot be written: point it at a folder you "
+            "can write to, or unset it for data/dagster_home."
+        )
     try:
         problems = configuration_problems(load_settings()) + problems
     except ConfigurationError as malformed:

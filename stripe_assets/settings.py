@@ -68,12 +68,32 @@ def configuration_problems(settings: Settings) -> list[str]:
         problem := _landing_bucket_problem(settings.landing_bucket_url)
     ):
         problems.append(problem)
-    if not _writable_folder(settings.duckdb_path.parent) or settings.duckdb_path.is_dir():
+    if "://" not in settings.landing_bucket_url and not writable_folder(
+        Path(settings.landing_bucket_url)
+    ):
         problems.append(
-            f"DUCKDB_PATH {str(settings.duckdb_path)!r} cannot be written: point it at a file "
-            "in a folder you can write to."
+            f"LANDING_BUCKET_URL {settings.landing_bucket_url!r} cannot be written: point it at "
+            "a folder you can write to, or at s3://bucket/prefix."
+        )
+    warehouse = settings.duckdb_path
+    if not writable_folder(warehouse.parent) or warehouse.is_dir():
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} cannot be written: point it at a file in a folder "
+            "you can write to."
+        )
+    elif warehouse.exists() and not _is_duckdb_file(warehouse):
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} is not a DuckDB database: point it at a DuckDB "
+            "file, or at a path where none exists yet."
         )
     return problems
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    """By its header (DuckDB's magic bytes follow an 8-byte checksum), not by opening it: a
+    warehouse another process is writing cannot be opened, and is no configuration problem."""
+    with path.open("rb") as file:
+        return file.read(12)[8:] == b"DUCK"
 
 
 def _landing_bucket_problem(landing: str) -> str | None:
@@ -112,12 +132,18 @@ def _landing_bucket_problem(landing: str) -> str | None:
     return None
 
 
-def _writable_folder(folder: Path) -> bool:
-    """Whether a file can be created in `folder` (made if missing), tried for real: permission
-    bits do not tell for root or for special file systems."""
+def writable_folder(folder: Path) -> bool:
+    """Whether files can be written in `folder`, made if missing. Tried for real, since
+    permission bits do not tell for root or for special file systems, and leaving nothing
+    behind: a command stopped by another problem must not have created folders."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if existing == folder:
+            with tempfile.TemporaryFile(dir=folder):
+                return True
+        with tempfile.TemporaryDirectory(dir=existing):
             return True
     except OSError:
         return False
@@ -177,6 +203,8 @@ def _malformed(settings: Settings) -> list[str]:
     """Values that cannot mean anything, found before anything starts. MRR_AS_OF and
     CUSTOMER_PII are read by dbt alone, at the end of a run: checked here, a typo in one stops
     the run before extraction instead of after it."""
+    from stripe_assets.defs.stripe.catalog import select
+
     problems = []
     landing = settings.landing_bucket_url
     if "://" in landing and not re.fullmatch(
@@ -195,6 +223,11 @@ def _malformed(settings: Settings) -> list[str]:
             f"STRIPE_SYNC_START {settings.sync_start!r} is not a date such as 2024-01-31: fix "
             "it, or unset it to read the account's whole history."
         )
+    resources = [name.strip() for name in settings.stripe_resources.split(",") if name.strip()]
+    try:
+        select(resources)
+    except ValueError as unknown:
+        problems.append(f"STRIPE_RESOURCES: {unknown}")
     for variable, cron, default in (
         ("STRIPE_SYNC_CRON", settings.sync_cron, SYNC_CRON_DEFAULT),
         ("DBT_BUILD_CRON", settings.dbt_build_cron, DBT_BUILD_CRON_DEFAULT),

@@ -25,6 +25,7 @@ EVERY_MALFORMED_SETTING = {
     "STRIPE_SYNC_CRON": "hourly",
     "MRR_AS_OF": "yesterday",
     "CUSTOMER_PII": "mask",
+    "STRIPE_RESOURCES": "customers,invoice",
 }
 EVERY_MALFORMED_SETTING_SENTENCES = [
     "STRIPE_REQUESTS_PER_SECOND 'fast' is not a number above 0",
@@ -34,6 +35,7 @@ EVERY_MALFORMED_SETTING_SENTENCES = [
     "STRIPE_SYNC_CRON 'hourly' is not a cron expression of five fields",
     "MRR_AS_OF 'yesterday' is not an ISO-8601 timestamp",
     "CUSTOMER_PII 'mask' is not one of keep, hash, drop",
+    "STRIPE_RESOURCES: Unknown Stripe resource invoice: choose from products, prices",
 ]
 CASES = {
     "malformed key": (
@@ -50,6 +52,20 @@ CASES = {
         "run",
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_PATH": "/proc/stripe/stripe.duckdb"},
         ["DUCKDB_PATH '/proc/stripe/stripe.duckdb' cannot be written"],
+    ),
+    "folders that cannot be written, and a file that is not a warehouse": (
+        "run",
+        {
+            "STRIPE_API_KEY": "sk_test_x",
+            "LANDING_BUCKET_URL": "/proc/stripe/landing",
+            "DAGSTER_HOME": "/proc/stripe/dagster_home",
+            "DUCKDB_PATH": "{tmp_path}/notes.txt",
+        },
+        [
+            "LANDING_BUCKET_URL '/proc/stripe/landing' cannot be written",
+            "DAGSTER_HOME '/proc/stripe/dagster_home' cannot be written",
+            "DUCKDB_PATH '{tmp_path}/notes.txt' is not a DuckDB database",
+        ],
     ),
     "duckdb memory limit": (
         "run",
@@ -78,12 +94,14 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_bad_configuration_is_one_clear_sentence(case, tmp_path):
     command, overrides, sentences = CASES[case]
+    (tmp_path / "notes.txt").write_text("not a warehouse")
     workspace = Workspace(tmp_path)
+    overrides = {name: value.format(tmp_path=tmp_path) for name, value in overrides.items()}
     process = launch(command, workspace.env(**overrides))
     output = process.stdout + process.stderr
     assert process.returncode != 0
     for sentence in sentences:
-        assert sentence in output
+        assert sentence.format(tmp_path=tmp_path) in output
     assert "Traceback" not in output
     assert "[ERROR]" not in output, "no log line beside the sentence (readers stop at once)"
     assert "sk_test_x" not in output and "pk_test_publishableNotSecret" not in output
