@@ -184,3 +184,23 @@ def test_a_warehouse_held_open_elsewhere(business: RunningSandbox, tmp_path):
         holder.kill()
         holder.wait()
     run_to_completion(workspace, env, business)
+
+
+def test_a_landed_file_that_is_not_parquet_is_named(business: RunningSandbox, tmp_path):
+    """A landed file cut short or overwritten outside the pipeline stops the raw load with one
+    sentence naming it, and raw stays as it was; with the file put back, raw reloads whole."""
+    workspace = Workspace(tmp_path)
+    env = workspace.env(**pipeline_env(business, truth_of(business)))
+    run_to_completion(workspace, env, business)
+    loaded = raw_rows(workspace.duckdb_path)
+    landed = sorted(workspace.landing.rglob("customers/*.parquet"))[0]
+    good = landed.read_bytes()
+    landed.write_bytes(good[: len(good) // 2])
+    assert_one_sentence(
+        launch("rebuild-raw", env), f"The landed file {landed} is not readable Parquet"
+    )
+    assert raw_rows(workspace.duckdb_path) == loaded
+    landed.write_bytes(good)
+    process = launch("rebuild-raw", env)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth_of(business))

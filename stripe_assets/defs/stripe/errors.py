@@ -14,6 +14,7 @@ import duckdb
 from dlt.common.schema.exceptions import DataValidationError
 
 from .client import STRIPE_API_VERSION, StripeApiError
+from .landing import UnreadableLandedFile
 
 LANDING_KEPT = "what was extracted is kept and loads on the next run"
 
@@ -24,7 +25,7 @@ def user_facing(
     """A `dg.Failure` with one sentence for a failure we can explain, else None."""
     for cause in exception_chain(error):
         sentence = (
-            _stripe_refusal(cause)
+            _told_already(cause)
             or _type_changed(cause)
             or _warehouse_in_use(cause, duckdb_path)
             or _landing_unreachable(cause, landing_bucket_url)
@@ -44,8 +45,9 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
         cause = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
 
 
-def _stripe_refusal(cause: BaseException) -> str | None:
-    return str(cause) if isinstance(cause, StripeApiError) else None
+def _told_already(cause: BaseException) -> str | None:
+    """Our own errors, whose message is already the sentence."""
+    return str(cause) if isinstance(cause, StripeApiError | UnreadableLandedFile) else None
 
 
 def _type_changed(cause: BaseException) -> str | None:

@@ -61,18 +61,35 @@ def completed_load_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     return sorted(load_ids, key=float)
 
 
+class UnreadableLandedFile(Exception):
+    """A landed file that is not readable Parquet (truncated or overwritten by hand, or written
+    by another tool): the raw load stops before changing anything, naming the file."""
+
+    def __init__(self, path: str, bucket_url: str, error: pa.ArrowException):
+        location = f"s3://{path}" if is_s3(bucket_url) else path
+        super().__init__(
+            f"The landed file {location} is not readable Parquet ({error}): raw was left as it "
+            "was. Put back a good copy of the file and rerun; the landing zone is the only copy "
+            "of what that load fetched."
+        )
+
+
 def _read_new_loads(
-    fs: fsspec.AbstractFileSystem, root: str, table: str
+    fs: fsspec.AbstractFileSystem, bucket_url: str, table: str
 ) -> Iterator[pa.RecordBatch]:
     state = dlt.current.resource_state()
     last_load_id = state.get("last_load_id")
+    root = dataset_root(bucket_url)
     for load_id in completed_load_ids(fs, root):
         if last_load_id is not None and float(load_id) <= float(last_load_id):
             continue
         for path in sorted(fs.glob(f"{root}/{table}/{load_id}.*.parquet")):
-            with fs.open(path, "rb") as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
-                    yield _as_raw_rows(batch)
+            try:
+                with fs.open(path, "rb") as handle:
+                    for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
+                        yield _as_raw_rows(batch)
+            except pa.ArrowException as error:
+                raise UnreadableLandedFile(path, bucket_url, error) from None
         state["last_load_id"] = load_id
 
 
@@ -85,10 +102,10 @@ def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
 @dlt.source(name="stripe_landing_zone", max_table_nesting=0)
 def landing_zone(bucket_url: str, tables: list[str]) -> Iterator[DltResource]:
     """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch."""
-    fs, root = landing_filesystem(bucket_url), dataset_root(bucket_url)
+    fs = landing_filesystem(bucket_url)
     for table in tables:
         yield dlt.resource(
-            _read_new_loads(fs, root, table),
+            _read_new_loads(fs, bucket_url, table),
             name=table,
             write_disposition={"disposition": "merge", "strategy": "delete-insert"},
             primary_key="id",
