@@ -100,10 +100,9 @@ def require_usable_configuration(*port_variables: str) -> None:
     """Stop before anything starts when a setting is malformed or names something that cannot
     be used; main() prints each problem as one sentence."""
     problems = [
-        f"{variable} {value!r} is not a port number (1 to 65535): fix it."
+        f"{variable} {value!r} is not a port number (0 to 65535): fix it."
         for variable in port_variables
-        if (value := os.environ.get(variable, ""))
-        and not (value.isdigit() and 0 < int(value) < 65536)
+        if (value := os.environ.get(variable, "")) and not (value.isdigit() and int(value) < 65536)
     ]
     if not writable_folder(dagster_home()):
         problems.append(
