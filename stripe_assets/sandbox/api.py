@@ -290,6 +290,8 @@ class SandboxApi:
             return self._set_drift(body)
         self._authenticate(api_key)
         if path == "/v1/account" and method == "GET":
+            if api_key.startswith("rk_"):
+                raise _account_refused(api_key)
             return objects.account(self.simulation.start)
         parts = path.strip("/").split("/")
         if method != "GET" or len(parts) < 2 or parts[0] != "v1" or parts[1] not in ENDPOINTS:
@@ -522,6 +524,16 @@ def _permission_error(api_key: str, endpoint: Endpoint) -> StripeError:
         f"The provided key '{_redact(api_key)}' does not have the required permissions for this "
         "endpoint on account 'acct_sandbox'. Having the "
         f"'rak_{endpoint.object_name}_read' permission would allow this request to continue.",
+    )
+
+
+def _account_refused(api_key: str) -> StripeError:
+    """What Stripe answers a restricted key asking for the account: no permission allows it."""
+    return StripeError(
+        403,
+        f"The provided key '{_redact(api_key)}' does not have the required permissions for this "
+        "endpoint on account 'acct_sandbox'. This is a restricted API key, but the required "
+        "permissions are not available for use by restricted keys.",
     )
 
 

@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,9 +121,15 @@ class StripeClient:
         return self._local.session
 
     def get(
-        self, path: str, params: dict[str, Any] | None = None, *, resource: str
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        resource: str,
+        handled: Collection[int] = (),
     ) -> StripeObject:
-        """GET one API path, retrying what Stripe says is retryable."""
+        """GET one API path, retrying what Stripe says is retryable. An error whose status the
+        caller `handled` does not end the extraction; any other stops every reader."""
         url = f"{self.api_base}{path}"
         for attempt in range(1, self.max_attempts + 1):
             self.budget.wait(self._failed)
@@ -159,27 +165,29 @@ class StripeClient:
             if self._should_retry(response) and attempt < self.max_attempts:
                 self._sleep_before_retry(attempt, response)
                 continue
-            raise self._fail(self._error(response, resource))
+            error = self._error(response, resource)
+            raise error if error.status in handled else self._fail(error)
         raise AssertionError("unreachable")
 
     def _fail(self, error: StripeApiError) -> StripeApiError:
-        """Note an error that ends the extraction, for the other readers to stop on. A 404 does
-        not: an object retrieved by id may no longer exist (`get_optional`)."""
-        if error.status != 404:
-            self._failure = self._failure or error
-            self._failed.set()
+        """Note an error that ends the extraction, for the other readers to stop on."""
+        self._failure = self._failure or error
+        self._failed.set()
         return error
 
     def _stop_if_failed(self) -> None:
         if self._failed.is_set():
             raise StripeApiError(str(self._failure), self._failure.status)
 
-    def get_optional(self, path: str, *, resource: str) -> StripeObject | None:
-        """GET an object that may no longer exist: None instead of an error on 404."""
+    def get_optional(
+        self, path: str, *, resource: str, absent: Collection[int] = (404,)
+    ) -> StripeObject | None:
+        """GET an object that may not be there: None instead of an error on an `absent`
+        status (404: it no longer exists)."""
         try:
-            return self.get(path, resource=resource)
+            return self.get(path, resource=resource, handled=absent)
         except StripeApiError as error:
-            if error.status == 404:
+            if error.status in absent:
                 return None
             raise
 
