@@ -5,6 +5,7 @@ Only the landing and raw layers run here (in-process, through Dagster's `materia
 these tests are about what reaches raw; the dbt layer is covered by the pipeline tests.
 """
 
+import dataclasses
 import hashlib
 import shutil
 from pathlib import Path
@@ -259,6 +260,29 @@ def test_an_unknown_resource_is_one_clear_error(tmp_path, monkeypatch):
         [failure] = [e for e in result.all_events if e.is_step_failure]
         description = failure.step_failure_data.user_failure_data.description
         assert description.startswith("Unknown Stripe resource widgets: choose from products,")
+
+
+def test_a_landing_zone_is_not_filled_from_two_sources(tmp_path, monkeypatch):
+    """`make run` fills data/ from the sandbox; the README's next step is setting your own key.
+    That sync must stop before reading anything rather than merge the sandbox's customers with
+    the account's in raw (a second key stands in for the account: the sandbox is test mode)."""
+    own_key = "sk_test_OwnAccountKey4242"
+    with running_sandbox("--customers", "10", "--api-key", own_key) as sandbox:
+        assert sync(sandbox, tmp_path, monkeypatch).success
+        landed = sorted(p.name for p in (tmp_path / "landing").rglob("*") if p.is_file())
+        before = requests_served(sandbox)
+        result = sync(dataclasses.replace(sandbox, api_key=own_key), tmp_path, monkeypatch)
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.is_step_failure]
+        assert failure.step_failure_data.user_failure_data.description.startswith(
+            "The landing zone holds data read from the built-in sandbox, but STRIPE_API_KEY "
+            "reads Stripe's test mode: give each its own LANDING_BUCKET_URL and DUCKDB_PATH"
+        )
+        assert requests_served(sandbox) == before, "stopped before any request"
+        assert sorted(p.name for p in (tmp_path / "landing").rglob("*") if p.is_file()) == landed
+        assert sync(
+            dataclasses.replace(sandbox, api_key=own_key), tmp_path / "own", monkeypatch
+        ).success
 
 
 def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch):

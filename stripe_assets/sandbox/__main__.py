@@ -4,11 +4,10 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+from . import DEFAULT_API_KEY
 from .api import SandboxApi
 from .server import FAULTS, Realism, SandboxServer
 from .simulation import BusinessPlan, Simulation
-
-DEFAULT_API_KEY = "sk_test_sandbox"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

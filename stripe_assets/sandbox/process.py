@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .__main__ import DEFAULT_API_KEY
+from . import DEFAULT_API_KEY
 
 STARTUP_TIMEOUT_S = 120
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>

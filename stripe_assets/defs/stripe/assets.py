@@ -13,7 +13,7 @@ from pydantic import Field
 from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
 from .errors import user_facing
-from .extract import StripeSync, extract_to_landing
+from .extract import StripeSync, data_origin, extract_to_landing
 from .landing import DATASET, finish_interrupted_loads, landing_zone
 from .resources import StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
@@ -62,7 +62,9 @@ def stripe_landing(
     try:
         allowed = {resource.table for resource in select(stripe_api.selected_tables())}
         resources = select([table for table in wanted if table in allowed])
-        sync = StripeSync(stripe_api.client(), resources, stripe_api.start())
+        sync = StripeSync(
+            stripe_api.client(), resources, stripe_api.start(), data_origin(stripe_api.api_key)
+        )
         with storage.exclusive("stripe_landing"):
             landed = extract_to_landing(storage.landing_pipeline(), sync)
     except (StripeApiError, ValueError) as error:

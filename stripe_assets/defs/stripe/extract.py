@@ -29,8 +29,10 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract import DltResource, DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from stripe_assets.sandbox import DEFAULT_API_KEY as SANDBOX_API_KEY
+
 from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints
-from .client import PAGE_SIZE, STRIPE_API_VERSION, StripeClient, StripeObject
+from .client import PAGE_SIZE, STRIPE_API_VERSION, StripeApiError, StripeClient, StripeObject
 from .errors import exception_chain
 from .landing import finish_interrupted_loads
 
@@ -144,6 +146,14 @@ class EventChanges:
         self.objects[resource.table][obj["id"]] = (obj, deleted)
 
 
+def data_origin(api_key: str) -> str:
+    """Whose data a key reads, as far as the key tells: the sandbox's, or Stripe's test or live
+    mode (two accounts in one mode look alike)."""
+    if api_key == SANDBOX_API_KEY:
+        return "the built-in sandbox"
+    return f"Stripe's {'live' if '_live_' in api_key else 'test'} mode"
+
+
 class StripeSync:
     """Decides, per run, what to read from Stripe and where the cursors move to."""
 
@@ -151,11 +161,13 @@ class StripeSync:
         self,
         client: StripeClient,
         resources: tuple[StripeResource, ...],
-        start: datetime | None = None,
+        start: datetime | None,
+        origin: str,  # data_origin of the key
     ):
         self.client = client
         self.resources = resources
         self.start = start
+        self.origin = origin
         self.report = SyncReport()
         self.tracker = ReferenceTracker()
         self._planned, self._changes = False, None
@@ -227,6 +239,7 @@ class StripeSync:
         Before a full list the cursor moves to the newest event, so changes made while the list
         is read are applied next time.
         """
+        self._keep_to_one_origin(state)
         cursor = state.get("events_cursor")
         changes = None
         if cursor is not None and self._still_in_events_window(cursor):
@@ -246,6 +259,18 @@ class StripeSync:
         if newest:
             self.report.cursors["events"] = _iso(newest["created"])
         return changes
+
+    def _keep_to_one_origin(self, state: dict) -> None:
+        """One landing zone, one source of data. `make run` fills data/ from the sandbox; a user
+        who then sets their own key would otherwise get the sandbox's customers merged with
+        theirs in raw, and test-mode objects with live ones. Checked before any request."""
+        landed_from = state.setdefault("origin", self.origin)
+        if landed_from != self.origin:
+            raise StripeApiError(
+                f"The landing zone holds data read from {landed_from}, but STRIPE_API_KEY reads "
+                f"{self.origin}: give each its own LANDING_BUCKET_URL and DUCKDB_PATH (`make "
+                "clean` drops what the sandbox left in data/), so the two never mix in raw."
+            )
 
     def _newest_event(self) -> dict | None:
         page = self.client.get("/v1/events", {"limit": 1}, resource="events")
