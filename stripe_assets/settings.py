@@ -59,11 +59,8 @@ def configuration_problems(settings: Settings) -> list[str]:
     stops it before anything is read or written. Malformed values are load_settings' concern."""
     problems = []
     key = os.environ.get("STRIPE_API_KEY", "")
-    if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
-        problems.append(
-            "STRIPE_API_KEY is not a Stripe secret or restricted key (sk_... or rk_...): copy "
-            "it from the Dashboard's API keys page, or unset it to use the sandbox."
-        )
+    if key and (problem := stripe_key_problem(key)):
+        problems.append(problem)
     if settings.landing_bucket_url.startswith("s3://") and (
         problem := _landing_bucket_problem(settings.landing_bucket_url)
     ):
@@ -94,6 +91,22 @@ def _is_duckdb_file(path: Path) -> bool:
     warehouse another process is writing cannot be opened, and is no configuration problem."""
     with path.open("rb") as file:
         return file.read(12)[8:] == b"DUCK"
+
+
+def stripe_key_problem(key: str) -> str | None:
+    """What is wrong with a Stripe key, never quoting it. A stray space or line break would
+    otherwise reach the Authorization header, whose error message quotes the header whole."""
+    if not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        return (
+            "STRIPE_API_KEY is not a Stripe secret or restricted key (sk_... or rk_...): copy "
+            "it from the Dashboard's API keys page, or unset it to use the sandbox."
+        )
+    if not re.fullmatch(r"[!-~]+", key):
+        return (
+            "STRIPE_API_KEY has a space, line break or other character no Stripe key has (often "
+            "left by copy and paste): set it to the key alone."
+        )
+    return None
 
 
 def _landing_bucket_problem(landing: str) -> str | None:

@@ -43,6 +43,12 @@ CASES = {
         {"STRIPE_API_KEY": "pk_test_publishableNotSecret"},
         ["STRIPE_API_KEY is not a Stripe secret or restricted key"],
     ),
+    # a line break would reach the Authorization header, whose error quotes it, key and all
+    "a key with a line break": (
+        "run",
+        {"STRIPE_API_KEY": "sk_test_x\n"},
+        ["STRIPE_API_KEY has a space, line break or other character no Stripe key has"],
+    ),
     "malformed landing url": (
         "run",
         {"STRIPE_API_KEY": "sk_test_x", "LANDING_BUCKET_URL": "ftp://bucket/stripe"},

@@ -19,6 +19,8 @@ import orjson
 import requests
 import urllib3
 
+from stripe_assets.settings import stripe_key_problem
+
 STRIPE_API_VERSION = "2026-10-28.endive"
 PAGE_SIZE = 100
 RETRYABLE_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
@@ -94,6 +96,8 @@ class StripeClient:
                 "STRIPE_API_KEY is not set: export a secret (sk_...) or restricted (rk_...) key, "
                 "or unset STRIPE_API_BASE and run `make run` to use the built-in sandbox."
             )
+        if problem := stripe_key_problem(api_key):  # a run's config can name another variable
+            raise StripeApiError(problem)
         self.api_base = api_base.rstrip("/")
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
