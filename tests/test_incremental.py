@@ -285,6 +285,33 @@ def test_a_landing_zone_is_not_filled_from_two_sources(tmp_path, monkeypatch):
         ).success
 
 
+def test_a_warehouse_is_not_loaded_from_two_landing_zones(tmp_path, monkeypatch):
+    """Moving the landing zone (to S3, say) but keeping the warehouse would merge the two
+    zones' objects in raw: the raw load stops instead, until the warehouse is rebuilt from the
+    new zone alone."""
+    with running_sandbox("--customers", "10", "--seed", "3") as sandbox:
+        assert sync(sandbox, tmp_path, monkeypatch).success
+        loaded = raw(tmp_path, "select count(*), max(_extracted_at) from raw.customers")
+        result = sync(sandbox, tmp_path, monkeypatch, landing=str(tmp_path / "elsewhere"))
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.is_step_failure]
+        description = failure.step_failure_data.user_failure_data.description
+        assert description.startswith("Raw ") and (
+            f"was loaded from another landing zone than {tmp_path / 'elsewhere'}"
+        ) in description
+        assert raw(tmp_path, "select count(*), max(_extracted_at) from raw.customers") == loaded
+        rebuilt = dg.materialize(
+            [stripe_raw],
+            resources=build_resources(
+                Settings(sandbox.url, str(tmp_path / "elsewhere"), tmp_path / "stripe.duckdb")
+            ),
+            instance=dg.DagsterInstance.ephemeral(),
+            run_config={"ops": {"stripe_raw": {"config": {"full_refresh": True}}}},
+        )
+        assert rebuilt.success
+        assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
+
+
 def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch):
     with running_sandbox("--customers", "80", "--seed", "6") as sandbox:
         result = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")

@@ -14,7 +14,7 @@ import duckdb
 from dlt.common.schema.exceptions import DataValidationError
 
 from .client import STRIPE_API_VERSION, StripeApiError
-from .landing import UnreadableLandedFile
+from .landing import LandingZoneError
 
 LANDING_KEPT = "what was extracted is kept and loads on the next run"
 
@@ -47,7 +47,7 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
 
 def _told_already(cause: BaseException) -> str | None:
     """Our own errors, whose message is already the sentence."""
-    return str(cause) if isinstance(cause, StripeApiError | UnreadableLandedFile) else None
+    return str(cause) if isinstance(cause, StripeApiError | LandingZoneError) else None
 
 
 def _type_changed(cause: BaseException) -> str | None:

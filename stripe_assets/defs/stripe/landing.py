@@ -61,7 +61,11 @@ def completed_load_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     return sorted(load_ids, key=float)
 
 
-class UnreadableLandedFile(Exception):
+class LandingZoneError(Exception):
+    """The landing zone cannot be loaded as it is; the message is the sentence saying why."""
+
+
+class UnreadableLandedFile(LandingZoneError):
     """A landed file that is not readable Parquet (truncated or overwritten by hand, or written
     by another tool): the raw load stops before changing anything, naming the file."""
 
@@ -74,13 +78,29 @@ class UnreadableLandedFile(Exception):
         )
 
 
+class AnotherLandingZone(LandingZoneError):
+    """Raw took a load this landing zone does not hold. A landing zone only grows, so raw was
+    loaded from another one (LANDING_BUCKET_URL changed, DUCKDB_PATH kept): loading this one
+    too would merge two zones' objects, the sandbox's and an account's perhaps, in raw."""
+
+    def __init__(self, bucket_url: str, table: str, load_id: str):
+        super().__init__(
+            f"Raw {table} was loaded from another landing zone than {bucket_url} (its last load, "
+            f"{load_id}, is not there): point DUCKDB_PATH at a warehouse of its own for this "
+            "landing zone, or run `make rebuild-raw` to reload raw from this one alone."
+        )
+
+
 def _read_new_loads(
     fs: fsspec.AbstractFileSystem, bucket_url: str, table: str
 ) -> Iterator[pa.RecordBatch]:
     state = dlt.current.resource_state()
     last_load_id = state.get("last_load_id")
     root = dataset_root(bucket_url)
-    for load_id in completed_load_ids(fs, root):
+    load_ids = completed_load_ids(fs, root)
+    if last_load_id is not None and last_load_id not in load_ids:
+        raise AnotherLandingZone(bucket_url, table, last_load_id)
+    for load_id in load_ids:
         if last_load_id is not None and float(load_id) <= float(last_load_id):
             continue
         for path in sorted(fs.glob(f"{root}/{table}/{load_id}.*.parquet")):
