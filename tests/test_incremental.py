@@ -296,9 +296,11 @@ def test_a_warehouse_is_not_loaded_from_two_landing_zones(tmp_path, monkeypatch)
         assert not result.success
         [failure] = [e for e in result.all_events if e.is_step_failure]
         description = failure.step_failure_data.user_failure_data.description
-        assert description.startswith("Raw ") and (
-            f"was loaded from another landing zone than {tmp_path / 'elsewhere'}"
-        ) in description
+        assert (
+            description.startswith("Raw ")
+            and (f"was loaded from another landing zone than {tmp_path / 'elsewhere'}")
+            in description
+        )
         assert raw(tmp_path, "select count(*), max(_extracted_at) from raw.customers") == loaded
         rebuilt = dg.materialize(
             [stripe_raw],
