@@ -8,6 +8,7 @@ these tests are about what reaches raw; the dbt layer is covered by the pipeline
 import dataclasses
 import hashlib
 import shutil
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -314,41 +315,95 @@ def test_a_warehouse_is_not_loaded_from_two_landing_zones(tmp_path, monkeypatch)
         assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
 
 
-def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch):
-    with running_sandbox("--customers", "80", "--seed", "6") as sandbox:
-        result = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
-        assert result.success
-        since = 1767225600  # 2026-01-01T00:00:00Z
-        expected = {c["id"] for c in _list(sandbox, "customers", **{"created[gte]": since})}
-        landed = {cid for (cid,) in raw(tmp_path, "select id from raw.customers")}
-        assert expected <= landed
-        [(oldest_invoice,)] = raw(tmp_path, "select min(created) from raw.invoices")
-        assert oldest_invoice >= since
-        # older customers come only because newer objects point to them, so references resolve
-        referenced = referenced_customers(tmp_path)
-        assert landed - expected <= referenced
+def _slice_of(end: date, days: int) -> tuple[tuple[str, ...], str, int]:
+    """A sandbox whose business ends on `end` (fixed, so no outcome moves with the calendar) and
+    a sync start `days` before it, as a setting and as an epoch."""
+    start = end - timedelta(days=days)
+    since = int(datetime.combine(start, datetime.min.time(), UTC).timestamp())
+    return ("--customers", "80", "--seed", "6", "--end", end.isoformat()), start.isoformat(), since
+
+
+def _assert_a_consistent_slice(
+    sandbox: RunningSandbox, root: Path, since: int, older: tuple[str, ...]
+) -> None:
+    """Everything created since the start is in raw; anything older is there only because
+    something newer points to it, and comes with what it owns (the raw checks, which passed,
+    reconcile each invoice with its lines and each charge with its balance transaction).
+    `older` names the tables the slice is known to need older objects of: so the case is
+    really exercised."""
+    for table, path in (("customers", "customers"), ("invoices", "invoices")):
+        expected = {o["id"] for o in _list(sandbox, path, **{"created[gte]": since})}
+        landed = {oid for (oid,) in raw(root, f"select id from raw.{table}")}
+        assert expected <= landed, table
+    older_customers = {
+        cid for (cid,) in raw(root, f"select id from raw.customers where created < {since}")
+    }
+    assert older_customers <= referenced_customers(root)
+    older_invoices = {
+        iid for (iid,) in raw(root, f"select id from raw.invoices where created < {since}")
+    }
+    landed_tables = {t for (t,) in raw(root, "select table_name from information_schema.tables")}
+    pointed_to = {
+        iid
+        for table in ("credit_notes", "invoice_items")
+        if table in landed_tables
+        for (iid,) in raw(root, f"select invoice from raw.{table}")
+    }
+    assert older_invoices <= pointed_to
+    older_charges = raw(
+        root,
+        "select charges.id, bt.id from raw.charges as charges left join raw.balance_transactions "
+        f"as bt on bt.id = charges.balance_transaction where charges.created < {since}",
+    )
+    assert all(transaction for _, transaction in older_charges)
+    found = {"invoices": older_invoices, "charges": older_charges, "customers": older_customers}
+    assert all(found[table] for table in older), {table: found[table] for table in older}
+    # an older invoice comes with every line it has, not only those its retrieval embedded
+    for invoice in sorted(older_invoices):
+        served = _list(sandbox, f"invoices/{invoice}/lines")
+        [(landed_lines,)] = raw(
+            root, f"select count(*) from raw.invoice_line_items where invoice = '{invoice}'"
+        )
+        assert landed_lines == len(served), invoice
+
+
+@pytest.mark.parametrize(
+    "end, days, older",
+    # slices (one across New Year) in which newer objects point to older invoices (a credit
+    # note, an invoice item) and older charges (a refund, a dispute)
+    [
+        (date(2026, 1, 20), 30, ("charges", "customers")),
+        (date(2026, 12, 2), 30, ("charges", "invoices", "customers")),
+        (date(2026, 12, 2), 335, ("charges", "invoices", "customers")),
+    ],
+)
+def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch, end, days, older):
+    arguments, start, since = _slice_of(end, days)
+    with running_sandbox(*arguments) as sandbox:
+        result = sync(sandbox, tmp_path, monkeypatch, sync_start=start)
+        assert result.success  # every raw check passed: references resolve, totals reconcile
+        _assert_a_consistent_slice(sandbox, tmp_path, since, older)
 
 
 def test_what_a_killed_run_had_left_to_retrieve_is_retrieved_by_the_next(tmp_path, monkeypatch):
     """A run that dies after its main landing load, before the objects their lists omit (here:
-    customers older than STRIPE_SYNC_START that newer objects point to) are retrieved, leaves
+    objects older than STRIPE_SYNC_START that newer objects point to) are retrieved, leaves
     their ids in its state; the next run, incremental, would not find them again by itself.
     The death is an error raised at that point: a kill cannot be timed to land exactly there."""
 
     def killed(self, stop):
         raise RuntimeError("killed before retrieving what the lists omit")
 
-    with running_sandbox("--customers", "80", "--seed", "6") as sandbox:
+    arguments, start, since = _slice_of(date(2026, 12, 2), 335)
+    with running_sandbox(*arguments) as sandbox:
         with monkeypatch.context() as patch:
             patch.setattr(StripeSync, "retrieve_unlisted", killed)
-            first = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
+            first = sync(sandbox, tmp_path, monkeypatch, sync_start=start)
         assert not first.success
-        second = sync(sandbox, tmp_path, monkeypatch, sync_start="2026-01-01")
+        second = sync(sandbox, tmp_path, monkeypatch, sync_start=start)
         assert landing_metadata(second, "customers")["sync_mode"] == "incremental"
         assert second.success  # every raw check passed: every reference resolves
-        referenced = referenced_customers(tmp_path)
-        landed = {cid for (cid,) in raw(tmp_path, "select id from raw.customers")}
-        assert referenced <= landed
+        _assert_a_consistent_slice(sandbox, tmp_path, since, ("charges", "invoices"))
 
 
 def duckdb_pipeline(tmp_path: Path) -> dlt.Pipeline:

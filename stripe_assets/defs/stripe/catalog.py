@@ -19,7 +19,10 @@ an object that arrives through an event with one of them set is retrieved again,
 `references` names the fields that hold another resource's id. Stripe stops listing an object
 once it is deleted (a customer, say) while objects that point to it stay; extraction retrieves such
 referenced-but-unlisted ids one by one, so raw keeps them as `is_deleted` tombstones and every
-reference in raw resolves.
+reference in raw resolves. A first backfill from `STRIPE_SYNC_START` lists only newer objects, so
+older ones that newer ones point to (a refunded charge, a credited invoice) are retrieved the same
+way; `owns` names the fields of what such an object brings with it (a charge's balance
+transaction), as its children come with it, so the raw reconciliations find each one complete.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ class StripeResource:
     embedded_field: str | None = None
     references: dict[str, str] = field(default_factory=dict)
     expand: tuple[str, ...] = ()
+    owns: dict[str, str] = field(default_factory=dict)  # field → table of an object it brings
 
     def list_params(self) -> dict:
         expansions = {"expand[]": [f"data.{name}" for name in self.expand]} if self.expand else {}
@@ -214,6 +218,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "charge",
         "mutable",
         references={"customer": "customers"},
+        owns={"balance_transaction": "balance_transactions"},
         nullable_columns={
             "customer": ID,
             "description": ID,
@@ -230,6 +235,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "refund",
         "mutable",
         references={"charge": "charges"},
+        owns={"balance_transaction": "balance_transactions"},
         nullable_columns={"reason": ID, "payment_intent": ID, "balance_transaction": ID},
     ),
     StripeResource(

@@ -400,18 +400,42 @@ class StripeSync:
 
     def retrieve_unlisted(self, stop: threading.Event) -> dict[str, list[StripeObject]]:
         """Objects something references but their full list omitted (deleted customers,
-        mostly: Stripe returns them as small tombstones), retrieved side by side, a page's
-        worth at a time, until done or `stop` is set."""
+        mostly: Stripe returns them as small tombstones; after a `STRIPE_SYNC_START`, older
+        objects newer ones point to), retrieved side by side, a page's worth at a time, until
+        done or `stop` is set.
+
+        Each comes with what it owns (an invoice's lines, a charge's balance transaction), and
+        what it references in turn is retrieved too when this run has not read it, so a slice
+        of history holds only complete objects and every reference in it resolves.
+        """
         retrieved: dict[str, list[StripeObject]] = defaultdict(list)
+        selected = {resource.table for resource in self.resources}
+        seen = {table: set(ids) for table, ids in self.unlisted.items()}
+        wanted = dict(self.unlisted)
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
-            for table, ids in self.unlisted.items():
-                resource = BY_TABLE[table]
-                for first in range(0, len(ids), PAGE_SIZE):
-                    if stop.is_set():
-                        return retrieved
-                    chunk = ids[first : first + PAGE_SIZE]
-                    page = list(pool.map(self._retrieve, repeat(resource, len(chunk)), chunk))
-                    retrieved[table] += _stamp(page, datetime.now(UTC))
+            while wanted:
+                found: dict[str, set[str]] = defaultdict(set)
+                for table, ids in wanted.items():
+                    resource = BY_TABLE[table]
+                    for first in range(0, len(ids), PAGE_SIZE):
+                        if stop.is_set():
+                            return retrieved
+                        chunk = ids[first : first + PAGE_SIZE]
+                        page = list(pool.map(self._retrieve, repeat(resource, len(chunk)), chunk))
+                        retrieved[table] += _stamp(page, datetime.now(UTC))
+                        for child in self.resources:
+                            if child.parent == table:
+                                retrieved[child.table] += self.children(child, page)
+                        for key, target in {**resource.references, **resource.owns}.items():
+                            found[target].update(
+                                obj[key] for obj in page if isinstance(obj.get(key), str)
+                            )
+                wanted = {}
+                for table, ids in found.items():
+                    new = ids - self.tracker.listed[table] - seen.setdefault(table, set())
+                    if table in selected and new:
+                        seen[table] |= new
+                        wanted[table] = sorted(new)
         return retrieved
 
     def _retrieve(self, resource: StripeResource, object_id: str) -> StripeObject:
