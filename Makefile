@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run check bench rebuild-raw docs dev test browser lint format clean constraints
+.PHONY: setup run check bench rebuild-raw docs dev test test-fast browser lint format clean constraints
 
 # Python compiles each module it imports from source on every start when it may not write its
 # bytecode cache (PYTHONDONTWRITEBYTECODE is set on this machine; uv installs without one): ~10 s
@@ -41,6 +41,9 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless 
 
 test: setup lint browser  ## the whole suite (make check's cases included)
 	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=30
+
+test-fast: setup  ## the unit tests of pure logic alone (tests/unit), in seconds
+	$(BIN)/python -m pytest -q tests/unit
 
 # The UI test drives Debian's Chromium (no browser can be downloaded here): install it if missing.
 browser:

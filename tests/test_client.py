@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stripe_assets.defs.stripe.client import CreatedWindows, StripeClient
+from stripe_assets.defs.stripe.client import CreatedWindows, StripeApiError, StripeClient
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 # six hundred customers over two years; a little latency so that readers overlap as they
@@ -78,3 +78,19 @@ def test_a_windowed_list_closed_early_stops_its_readers(sandbox):
     threading.Thread(target=read_one_page_then_close, daemon=True).start()
     assert closed.wait(timeout=60), "closing the list waited for ever on its readers"
     assert not [t for t in threading.enumerate() if t.name.startswith("events_")], "readers left"
+
+
+@pytest.mark.parametrize(
+    "resource, way_out",
+    [
+        ("customers", "leave customers out of STRIPE_RESOURCES to sync the others."),
+        ("events", "check STRIPE_API_BASE and rerun."),  # every sync reads events
+    ],
+)
+def test_a_400_names_the_resource_and_the_way_past_it(sandbox, resource, way_out):
+    client = StripeClient(sandbox.api_key, sandbox.url, requests_per_second=1_000)
+    with pytest.raises(StripeApiError) as refused:
+        list(client.list_all(f"/v1/{resource}", {"no_such_parameter": "1"}, resource=resource))
+    message = str(refused.value)
+    assert message.startswith(f"Stripe refused the request for {resource} (400: ")
+    assert message.endswith(f"this is not retryable: {way_out}")

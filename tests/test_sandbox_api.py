@@ -1,14 +1,18 @@
 """The sandbox over real HTTP, through the official `stripe` package and plain requests."""
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 import requests
 import stripe
 
+from stripe_assets.defs.stripe.client import STRIPE_API_VERSION
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
+
+from .stripe_shapes import class_of, object_differences
 
 FULL_SANDBOX_ARGS = ("--customers", "400", "--seed", "5")
 FIXTURES = json.loads((PROJECT_ROOT / "tests/data/stripe_fixtures3_subset.json").read_text())
@@ -154,31 +158,52 @@ def test_events_filter_by_type_and_stay_within_retention(client, listed, full_tr
     assert updated.data.object.object == "subscription" and updated.data.previous_attributes
 
 
-@pytest.mark.parametrize("table", sorted(RESOURCES))
-def test_objects_have_every_field_of_stripes_published_shape(listed, table):
-    fixture = FIXTURES["resources"][RESOURCES[table][2]]
-    if table == "events":  # the fixture event carries a plan; each event type its own object
-        fixture = {**fixture, "data": {"previous_attributes": {}}}
-    missing = _missing_keys(fixture, listed[table][0].to_dict())
-    assert not missing, f"{table} lacks {missing}"
+def _served(sandbox: RunningSandbox, path: str, **params) -> dict:
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    response = requests.get(f"{sandbox.url}{path}", params=params, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response.json()
 
 
-def test_invoice_lines_and_subscription_items_have_stripes_shape(listed):
-    line = listed["invoices"][0].lines.data[0].to_dict()
-    assert not _missing_keys(FIXTURES["resources"]["line_item"], line)
-    item = listed["subscriptions"][0]["items"].data[0].to_dict()
-    assert not _missing_keys(FIXTURES["resources"]["subscription_item"], item)
+def _everything_served(sandbox: RunningSandbox, listed: dict[str, list]) -> list[tuple[str, dict]]:
+    """Every shape the pipeline reads: each list's objects, each event's payload, a retrieve of
+    each kind (deleted ones included), the embedded lists' own endpoints, expansions, the
+    account."""
+    served = []
+    for table, objects in listed.items():
+        served += [(table, obj.to_dict()) for obj in objects]
+        endpoint = "invoiceitems" if table == "invoice_items" else table
+        served.append(
+            (f"GET /v1/{endpoint}/id", _served(sandbox, f"/v1/{endpoint}/{objects[0].id}"))
+        )
+    served += [("event payload", e["data"]["object"]) for _, e in served if e["object"] == "event"]
+    deleted = {i.customer for i in listed["invoices"]} - {c.id for c in listed["customers"]}
+    served.append(("deleted customer", _served(sandbox, f"/v1/customers/{min(deleted)}")))
+    invoice = next(i for i in listed["invoices"] if i.lines.has_more)
+    served.append(("invoice lines", _served(sandbox, f"/v1/invoices/{invoice.id}/lines")))
+    subscription = listed["subscriptions"][0].id
+    served.append(("items", _served(sandbox, "/v1/subscription_items", subscription=subscription)))
+    expanded = _served(sandbox, "/v1/subscriptions", status="all", **{"expand[]": "data.discounts"})
+    served.append(("expanded discounts", expanded))
+    served.append(("account", _served(sandbox, "/v1/account")))
+    return served
 
 
-def _missing_keys(fixture: dict, served: dict, prefix: str = "") -> list[str]:
-    """Fixture keys absent from the served object, walking nested objects both have."""
-    missing = []
-    for key, value in fixture.items():
-        if key not in served:
-            missing.append(prefix + key)
-        elif isinstance(value, dict) and isinstance(served[key], dict) and key != "metadata":
-            missing += _missing_keys(value, served[key], f"{prefix}{key}.")
-    return missing
+def test_every_served_shape_is_the_pinned_api_versions(full_sandbox, listed):
+    """Stripe's definition, not ours: every field served is one the official `stripe` package
+    declares for our pinned API version, in nested objects too, and every field it declares
+    that Stripe's published example carries is served (tests/stripe_shapes.py)."""
+    assert stripe.api_version == STRIPE_API_VERSION, "the package is generated for our version"
+    found = Counter()
+    for where, served in _everything_served(full_sandbox, listed):
+        if served["object"] == "list":
+            assert set(served) == {"object", "data", "has_more", "url"}, where
+        for obj in served["data"] if served["object"] == "list" else [served]:
+            name = obj["object"]
+            example = FIXTURES["resources"].get(name)
+            differences = object_differences(obj, class_of(name), example, name)
+            found.update(f"{where}: {difference}" for difference in differences)
+    assert not found, "\n".join(f"{n} × {difference}" for difference, n in found.items())
 
 
 def test_bad_key_is_401_and_live_keys_are_refused(full_sandbox):

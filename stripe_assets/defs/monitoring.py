@@ -118,9 +118,19 @@ def events_cursor_age(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckRe
     return dg.AssetCheckResult(
         passed=days <= EVENTS_CURSOR_WARN_DAYS,
         severity=dg.AssetCheckSeverity.WARN,
-        description=None
-        if days <= EVENTS_CURSOR_WARN_DAYS
-        else f"The events cursor is {days:.0f} days old: sync within "
-        f"{EVENTS_WINDOW_DAYS - days:.0f} days, or the next sync lists everything again.",
+        description=None if days <= EVENTS_CURSOR_WARN_DAYS else _stale_cursor_sentence(days),
         metadata={"cursor": cursor.value, "cursor_age_days": round(days, 2)},
+    )
+
+
+def _stale_cursor_sentence(days: float) -> str:
+    left = EVENTS_WINDOW_DAYS - days
+    if left < 1:  # the window has passed: no "sync within -3 days"
+        return (
+            f"The events cursor is {days:.0f} days old, past Stripe's {EVENTS_WINDOW_DAYS}-day "
+            "events window: the next sync lists the changing resources in full again."
+        )
+    return (
+        f"The events cursor is {days:.0f} days old: sync within {left:.0f} days, or the next "
+        "sync lists everything again."
     )

@@ -533,7 +533,6 @@ def invoice(record: Invoice) -> StripeObject:
             "paid_at": record.paid_at,
             "voided_at": record.voided_at,
         },
-        "subscription": subscription_id,
         "subtotal": record.subtotal,
         "subtotal_excluding_tax": record.subtotal,
         "test_clock": None,
@@ -838,7 +837,14 @@ def credit_note(record: CreditNote) -> StripeObject:
         "pre_payment_amount": 0,
         "pretax_credit_amounts": [],
         "reason": record.reason,
-        "refunds": [{"amount_refunded": record.amount, "refund": record.refund.id}]
+        "refunds": [
+            {
+                "amount_refunded": record.amount,
+                "payment_record_refund": None,
+                "refund": record.refund.id,
+                "type": "refund",
+            }
+        ]
         if record.refund
         else [],
         "shipping_cost": None,

@@ -16,7 +16,8 @@ once it sees a value, and the dbt staging models must find every column they rea
 models need and which no list endpoint serves). Event payloads carry such fields as bare ids, so
 an object that arrives through an event with one of them set is retrieved again, expanded.
 
-`references` names the fields that hold another resource's id. Stripe stops listing an object
+`references` names the fields that hold another resource's id (a dotted path for one nested in
+a JSON field). Stripe stops listing an object
 once it is deleted (a customer, say) while objects that point to it stay; extraction retrieves such
 referenced-but-unlisted ids one by one, so raw keeps them as `is_deleted` tombstones and every
 reference in raw resolves. A first backfill from `STRIPE_SYNC_START` lists only newer objects, so
@@ -59,6 +60,14 @@ class StripeResource:
             if any(isinstance(v, str) for v in values):
                 return True
         return False
+
+
+def field_value(obj: dict, path: str) -> object:
+    """A field of a Stripe object, `parent.subscription_details.subscription` for a nested one."""
+    value: object = obj
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
 
 
 RESOURCES: tuple[StripeResource, ...] = (
@@ -152,9 +161,12 @@ RESOURCES: tuple[StripeResource, ...] = (
         "/v1/invoices",
         "invoice",
         "mutable",
-        references={"customer": "customers", "subscription": "subscriptions"},
+        # since API version 2025-03-31 an invoice names its subscription only under `parent`
+        references={
+            "customer": "customers",
+            "parent.subscription_details.subscription": "subscriptions",
+        },
         nullable_columns={
-            "subscription": ID,
             "number": ID,
             "status": ID,
             "due_date": INT,

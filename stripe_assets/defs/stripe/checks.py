@@ -24,7 +24,7 @@ import duckdb
 
 from .assets import WAREHOUSE_POOL, raw_key
 from .catalog import RESOURCES, TABLES
-from .reconciliation import RECONCILIATION_SPECS, SAMPLE_SIZE, reconcile
+from .reconciliation import RECONCILIATION_SPECS, guarded, reconcile, sample_ids
 from .resources import StorageResource
 
 ID_CHECK = "id_present_and_unique"
@@ -88,10 +88,10 @@ def raw_checks(
     with storage.connect() as con:
         for table in TABLES:
             key = raw_key(table)
-            if dg.AssetCheckKey(key, ID_CHECK) in selected:
-                yield _check_ids(con, storage, table)
-            if dg.AssetCheckKey(key, REFERENCES_CHECK) in selected:
-                yield _check_references(con, storage, table)
+            for name, evaluate in ((ID_CHECK, _check_ids), (REFERENCES_CHECK, _check_references)):
+                if dg.AssetCheckKey(key, name) in selected:
+                    check = dg.AssetCheckKey(key, name)
+                    yield guarded(check, table, evaluate, con, storage, table)
             if dg.AssetCheckKey(key, VOLUME_CHECK) in selected:
                 yield _check_volume(context.instance, key)
             if dg.AssetCheckKey(key, SCHEMA_CHECK) in selected:
@@ -99,20 +99,12 @@ def raw_checks(
         yield from reconcile(con, storage, selected)
 
 
-def _sample(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
-    """The first offending ids of a query; none when a table was never synced."""
-    try:
-        return [row[0] for row in con.execute(f"{sql} order by 1 limit {SAMPLE_SIZE}").fetchall()]
-    except duckdb.CatalogException:  # excluded by STRIPE_RESOURCES: nothing to check
-        return []
-
-
 def _check_ids(
     con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
 ) -> dg.AssetCheckResult:
     name = storage.raw_table(table)
-    missing = _sample(con, f"select _dlt_id from {name} where id is null")
-    duplicates = _sample(
+    missing = sample_ids(con, f"select _dlt_id from {name} where id is null")
+    duplicates = sample_ids(
         con, f"select id from {name} where id is not null group by id having count(*) > 1"
     )
     return dg.AssetCheckResult(
@@ -136,11 +128,12 @@ def _check_references(
     con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
 ) -> dg.AssetCheckResult:
     orphans = {
-        column: _sample(
+        column: sample_ids(
             con,
-            f"select distinct source.{column} from {storage.raw_table(table)} as source "
-            f"anti join {storage.raw_table(target)} as target on source.{column} = target.id "
-            f"where source.{column} is not null",
+            f"select distinct source.referenced from (select {_field_sql(column)} as referenced "
+            f"from {storage.raw_table(table)} as source) as source "
+            f"anti join {storage.raw_table(target)} as target on source.referenced = target.id "
+            "where source.referenced is not null",
         )
         for column, target in REFERENCING[table].items()
     }
@@ -154,8 +147,17 @@ def _check_references(
             for column, ids in broken.items()
         )
         or None,
-        metadata={f"orphan_{column}_ids": ids for column, ids in orphans.items()},
+        metadata={
+            f"orphan_{column.rpartition('.')[2]}_ids": ids for column, ids in orphans.items()
+        },
     )
+
+
+def _field_sql(path: str) -> str:
+    """A referencing field in SQL: a column, or (`parent.subscription_details.subscription`) a
+    path into a JSON column."""
+    column, _, nested = path.partition(".")
+    return f"json_extract_string(source.{column}, '$.{nested}')" if nested else f"source.{column}"
 
 
 def _last_two(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> list:

@@ -351,9 +351,14 @@ class StripeClient:
                 status,
             )
         message = _stripe_message(response)
+        way_out = (
+            "check STRIPE_API_BASE and rerun"  # every sync reads events: no leaving them out
+            if resource == "events"
+            else f"leave {resource} out of STRIPE_RESOURCES to sync the others"
+        )
         return StripeApiError(
-            f"Stripe refused the request for {resource} ({status}: {message}); "
-            "this is not retryable, so check the pipeline's Stripe settings.",
+            f"Stripe refused the request for {resource} ({status}: {message}); this is not "
+            f"retryable: {way_out}.",
             status,
         )
 

@@ -31,7 +31,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from stripe_assets.sandbox import DEFAULT_API_KEY as SANDBOX_API_KEY
 
-from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints
+from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints, field_value
 from .client import PAGE_SIZE, STRIPE_API_VERSION, StripeApiError, StripeClient, StripeObject
 from .errors import exception_chain
 from .landing import finish_interrupted_loads
@@ -97,9 +97,7 @@ class ReferenceTracker:
             if resource.table in REFERENCED_TABLES:
                 self.listed[resource.table].update(obj["id"] for obj in objects)
             for key, table in resource.references.items():
-                self.referenced[table].update(
-                    obj[key] for obj in objects if isinstance(obj.get(key), str)
-                )
+                self.referenced[table].update(_ids_at(objects, key))
 
     def unlisted(self) -> dict[str, list[str]]:
         """Referenced ids that their own full list did not return: deleted objects, mostly."""
@@ -427,9 +425,7 @@ class StripeSync:
                             if child.parent == table:
                                 retrieved[child.table] += self.children(child, page)
                         for key, target in {**resource.references, **resource.owns}.items():
-                            found[target].update(
-                                obj[key] for obj in page if isinstance(obj.get(key), str)
-                            )
+                            found[target].update(_ids_at(page, key))
                 wanted = {}
                 for table, ids in found.items():
                     new = ids - self.tracker.listed[table] - seen.setdefault(table, set())
@@ -441,6 +437,11 @@ class StripeSync:
     def _retrieve(self, resource: StripeResource, object_id: str) -> StripeObject:
         path = f"{resource.path}/{object_id}"
         return self.client.get(path, resource.retrieve_params(), resource=resource.table)
+
+
+def _ids_at(objects: list[StripeObject], path: str) -> set[str]:
+    """The ids a field holds (not expanded objects, not nulls)."""
+    return {value for obj in objects if isinstance(value := field_value(obj, path), str)}
 
 
 def _event_cursor(event: StripeObject) -> dict:

@@ -12,7 +12,7 @@ final as (
         -- ids
         id as invoice_id,
         customer as customer_id,
-        subscription as subscription_id,
+        json_extract_string(parent, '$.subscription_details.subscription') as subscription_id,
 
         -- strings
         number as invoice_number,
