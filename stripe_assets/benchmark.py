@@ -11,7 +11,12 @@ written to data/bench/results.json as a list of {"name", "value", "unit"}:
    auto-pagination, one resource after another), and speedup_vs_naive.
 3. incremental_requests, incremental_s, incremental_to_full_ratio: after the test-mode business
    lives one more day, an incremental run, against that full extraction.
-4. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
+4. {pinned,older}_account_{full,incremental}_requests and _incremental_to_full_requests: the
+   same business unthrottled on an account whose default API version is ours, then 2024-06-20,
+   so that every event renders its object in that version's shape and the changed objects are
+   read again at ours (see StripeSync.changed); after one more day, requests of the incremental
+   run against the full one's.
+5. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
    e2e_<size>_peak_rss_mb: `make run` end to end (sandbox → landing → raw → every dbt model →
    every check), stage times from Dagster, memory of the run's process tree sampled throughout.
 """
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import requests
 
+from stripe_assets.defs.stripe.client import STRIPE_API_VERSION
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 
@@ -159,6 +165,22 @@ def ceiling(figures: list[Figure], workdir: Path) -> None:
             save(figures)
 
 
+def older_account_cost(figures: list[Figure], workdir: Path) -> None:
+    for label, version in (("pinned_account", STRIPE_API_VERSION), ("older_account", "2024-06-20")):
+        with running_sandbox(*CEILING_BUSINESS, "--account-api-version", version) as sandbox:
+            extract(sandbox, workdir / label, 100_000)
+            full = served(sandbox)
+            requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 1}, timeout=600)
+            extract(sandbox, workdir / label, 100_000)
+            incremental = served(sandbox) - full
+        figures += [
+            Figure(f"{label}_full_requests", full, "requests"),
+            Figure(f"{label}_incremental_requests", incremental, "requests"),
+            Figure(f"{label}_incremental_to_full_requests", round(incremental / full, 4), "ratio"),
+        ]
+        save(figures)
+
+
 def client_cost(figures: list[Figure], workdir: Path) -> None:
     with running_sandbox(*CEILING_BUSINESS) as sandbox:
         ours = extract(sandbox, workdir / "unthrottled", 100_000)
@@ -271,7 +293,10 @@ def save(figures: list[Figure]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.benchmark")
     parser.add_argument(
-        "--only", choices=["ceiling", "client", "e2e"], action="append", help="default: all"
+        "--only",
+        choices=["ceiling", "client", "older", "e2e"],
+        action="append",
+        help="default: all",
     )
     parser.add_argument(
         "--e2e", action="append", metavar="CUSTOMERS:YEARS", help="sizes (default 10000:3, 50000:5)"
@@ -288,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         Figure("machine_cores", info["cores"], "cores"),
         Figure("machine_memory", info["memory_gb"], "GB"),
     ]
-    only = set(args.only or ["ceiling", "client", "e2e"])
+    only = set(args.only or ["ceiling", "client", "older", "e2e"])
     sizes = (
         {
             f"{c[:-3]}k" if c.endswith("000") else c: (c, int(y))
@@ -303,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
             ceiling(figures, workdir)
         if "client" in only:
             client_cost(figures, workdir)
+        if "older" in only:
+            older_account_cost(figures, workdir)
         if "e2e" in only:
             for label, (customers, years) in sizes.items():
                 end_to_end(figures, workdir, label, customers, years)

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from . import DEFAULT_API_KEY
 from .api import SandboxApi
+from .objects import API_VERSION
+from .older_versions import ACCOUNT_API_VERSIONS
 from .server import FAULTS, Realism, SandboxServer
 from .simulation import BusinessPlan, Simulation
 
@@ -42,6 +44,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     serve.add_argument("--events-retention-days", type=int, default=30)
     serve.add_argument(
+        "--account-api-version",
+        choices=ACCOUNT_API_VERSIONS,
+        default=API_VERSION,
+        help="the account's default API version, in which Stripe renders events' objects",
+    )
+    serve.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
@@ -62,7 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     start = args.start or args.end - timedelta(days=3 * 365)
     plan = BusinessPlan(
-        args.customers, start, args.end, args.seed, args.lifecycle, args.events_retention_days
+        args.customers,
+        start,
+        args.end,
+        args.seed,
+        args.lifecycle,
+        args.events_retention_days,
+        args.account_api_version,
     )
     api = SandboxApi(
         Simulation(plan), set(args.api_keys or [DEFAULT_API_KEY]), frozenset(args.forbid)

@@ -900,7 +900,7 @@ def event(record: Event) -> StripeObject:
     return {
         "id": record.id,
         "object": "event",
-        "api_version": API_VERSION,
+        "api_version": record.api_version,
         "created": record.created,
         "data": data,
         "livemode": False,

@@ -311,3 +311,4 @@ class Event:
     created: int
     data_object: dict
     previous_attributes: dict | None
+    api_version: str  # the account's default version when the event was created

@@ -25,6 +25,8 @@ from fractions import Fraction
 
 from . import catalog, objects
 from .calendar import DAY, add_months, from_epoch, midnight
+from .objects import API_VERSION
+from .older_versions import in_version
 from .records import (
     BalanceTransaction,
     Charge,
@@ -70,6 +72,7 @@ class BusinessPlan:
     seed: int
     lifecycle: str = "full"
     events_retention_days: int = 30
+    account_api_version: str = API_VERSION  # the shape of events' objects (older_versions.py)
 
     @property
     def full(self) -> bool:
@@ -199,12 +202,16 @@ class Simulation:
     def _emit_deletion(self, event_type: str, record) -> None:
         """A `*.deleted` event carries the object as it was: call before marking it deleted."""
         if self.now >= self._keep_events_after:
-            self._pending_events.append((event_type, record, None, objects.render(record)))
+            self._pending_events.append((event_type, record, None, self._rendered(record)))
 
     def _touch(self, event_type: str, record) -> None:
         """A change with no event of its own: emit `event_type` unless one is already queued."""
         if not any(pending[1] is record for pending in self._pending_events):
             self._emit(event_type, record)
+
+    def _rendered(self, record) -> dict:
+        """An event's object, in the account's default API version as Stripe renders it."""
+        return in_version(record, objects.render(record), self.plan.account_api_version)
 
     def _flush_events(self) -> None:
         for event_type, record, previous, snapshot in self._pending_events:
@@ -213,8 +220,9 @@ class Simulation:
                     id=self.new_id("evt", 24),
                     type=event_type,
                     created=self.now,
-                    data_object=snapshot or objects.render(record),
+                    data_object=snapshot or self._rendered(record),
                     previous_attributes=previous,
+                    api_version=self.plan.account_api_version,
                 )
             )
         self._pending_events.clear()

@@ -70,13 +70,17 @@ GC_ALLOCATIONS_BETWEEN_COLLECTIONS = 50_000  # see _rare_garbage_collections
 class SyncReport:
     """How each table was synced in this run, for the run's log and asset metadata."""
 
-    modes: dict[str, str] = field(default_factory=dict)  # full | incremental | fallback_full
+    # full | incremental | fallback_full | relisted (see StripeSync.cheaper_to_list)
+    modes: dict[str, str] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 # Where a run notes the ids it still has to retrieve one by one (see _finished_reading).
 UNLISTED_STATE_KEY = "unlisted_ids"
+# How many objects each mutable table held at its last full list, plus those created since:
+# what listing it again would cost (see StripeSync.cheaper_to_list).
+TABLE_SIZES_STATE_KEY = "table_sizes"
 
 # Only these tables' listed ids are kept: an account's millions of events and balance
 # transactions, which nothing points to, would otherwise fill memory with ids.
@@ -110,12 +114,20 @@ class ReferenceTracker:
 
 
 def _stamp(
-    objects: list[StripeObject], extracted_at: datetime, deleted: bool = False
+    objects: list[StripeObject],
+    extracted_at: datetime,
+    deleted: bool = False,
+    api_version: str = STRIPE_API_VERSION,
 ) -> list[StripeObject]:
+    """Each object with its deletion flag, when it was fetched, and the API version of its
+    shape: ours for whatever we list or retrieve, since every request pins it, but an event's
+    own for an event, whose object Stripe renders in the version the event was created with."""
     for obj in objects:
         obj["is_deleted"] = deleted or bool(obj.pop("deleted", False))
         obj["_extracted_at"] = extracted_at
-        obj["_api_version"] = STRIPE_API_VERSION
+        obj["_api_version"] = (
+            obj.get("api_version") if obj.get("object") == "event" else None
+        ) or api_version
     return objects
 
 
@@ -123,25 +135,38 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+@dataclass(frozen=True)
+class Change:
+    """The latest event about an object: the object as the event carries it, whether the event
+    deleted it, and the API version the event renders it in."""
+
+    obj: StripeObject
+    deleted: bool
+    api_version: str
+
+
 @dataclass
 class EventChanges:
     """The latest state of every object that events since the cursor mention."""
 
     events: list[StripeObject] = field(default_factory=list)
-    objects: dict[str, dict[str, tuple[StripeObject, bool]]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )
+    objects: dict[str, dict[str, Change]] = field(default_factory=lambda: defaultdict(dict))
+    created: Counter[str] = field(default_factory=Counter)  # objects created, by table
+    since: int = 0  # the cursor's `created`: every event here is at least that recent
 
     def add(self, event: StripeObject) -> None:
         """Events arrive newest first, so the first event about an object is its latest."""
         self.events.append(event)
         obj = event["data"]["object"]
         resource = BY_OBJECT.get(obj.get("object"))
+        if resource is not None and event["type"].endswith(".created"):
+            self.created[resource.table] += 1
         if resource is None or obj["id"] in self.objects[resource.table]:
             return
         # `customer.deleted` deletes a customer; `customer.subscription.deleted` only ends one
         deleted = event["type"] == f"{obj['object']}.deleted"
-        self.objects[resource.table][obj["id"]] = (obj, deleted)
+        version = event.get("api_version") or STRIPE_API_VERSION
+        self.objects[resource.table][obj["id"]] = Change(obj, deleted, version)
 
 
 def data_origin(api_key: str) -> str:
@@ -200,10 +225,15 @@ class StripeSync:
         elif resource.sync == "catalog":
             yield from self.full_list(resource, "full")
             yield from self.changed(resource, _only_deletions(changes), mode="full")
+        elif changes is not None and self.cheaper_to_list(resource, changes, state):
+            yield from self.full_list(resource, "relisted", state)
+            yield from self.changed(resource, _only_deletions(changes), mode="relisted")
         elif changes is not None:
+            self._count_created(resource, changes, state)
             yield from self.changed(resource, changes)
         else:
-            yield from self.full_list(resource, "fallback_full" if self.fallback else "full")
+            mode = "fallback_full" if self.fallback else "full"
+            yield from self.full_list(resource, mode, state)
 
     def _finished_reading(self, state: dict) -> None:
         """After the last resource: note in the state which ids must be retrieved one by one.
@@ -279,7 +309,7 @@ class StripeSync:
         return self.client.get_optional(f"/v1/events/{cursor['id']}", resource="events") is not None
 
     def _events_since(self, cursor: dict) -> EventChanges:
-        changes = EventChanges()
+        changes = EventChanges(since=cursor["created"])
         params = {"created[gte]": cursor["created"]}
         for page in self.client.list_all("/v1/events", params, resource="events"):
             for event in page:
@@ -303,10 +333,46 @@ class StripeSync:
             self.tracker.observe(resource, page)
             yield _stamp(page, datetime.now(UTC))
 
-    def full_list(self, resource: StripeResource, mode: str) -> Iterator[list[StripeObject]]:
+    def full_list(
+        self, resource: StripeResource, mode: str, state: dict | None = None
+    ) -> Iterator[list[StripeObject]]:
         self.report.modes[resource.table] = mode
         self.tracker.fully_listed.add(resource.table)
-        yield from self.list_pages(resource, windows=resource.sync != "catalog")
+        listed = 0
+        for page in self.list_pages(resource, windows=resource.sync != "catalog"):
+            listed += len(page)
+            yield page
+        if state is not None:
+            state.setdefault(TABLE_SIZES_STATE_KEY, {})[resource.table] = listed
+
+    def cheaper_to_list(self, resource: StripeResource, changes: EventChanges, state: dict) -> bool:
+        """Whether listing a resource again costs fewer requests than reading its stale changes
+        (see `changed`): after a busy spell on a small account, a list of the whole table is."""
+        stale = self._stale(resource, changes)
+        size = state.get(TABLE_SIZES_STATE_KEY, {}).get(resource.table)
+        if size is None:  # a landing zone from before sizes were kept: read changes, as before
+            return False
+        recent = sum(_created(change.obj) >= changes.since for change in stale)
+        read_requests = len(stale) - recent + (-(-recent // PAGE_SIZE))
+        list_requests = (size + changes.created[resource.table]) // PAGE_SIZE + BACKFILL_WINDOWS
+        return read_requests > list_requests
+
+    @staticmethod
+    def _stale(resource: StripeResource, changes: EventChanges) -> list[Change]:
+        """Changes whose object must be read again at our version: the event renders it in
+        another (Stripe uses the account's default version when the event was created, older on
+        most accounts) or holds ids we read expanded. Deleted objects cannot be read again."""
+        return [
+            change
+            for change in changes.objects.get(resource.table, {}).values()
+            if not change.deleted
+            and (change.api_version != STRIPE_API_VERSION or resource.needs_expanding(change.obj))
+        ]
+
+    def _count_created(self, resource: StripeResource, changes: EventChanges, state: dict) -> None:
+        sizes = state.setdefault(TABLE_SIZES_STATE_KEY, {})
+        if resource.table in sizes:
+            sizes[resource.table] += changes.created[resource.table]
 
     def _windows(self) -> list[tuple[int, int | None]]:
         """`created` windows splitting a backfill, from the sync start (or the account's
@@ -330,22 +396,36 @@ class StripeSync:
     def changed(
         self, resource: StripeResource, changes: EventChanges, mode: str = "incremental"
     ) -> Iterator[list[StripeObject]]:
+        """The objects events changed, each as a list at our pinned version gives it.
+
+        Stale changes (`_stale`) are read again: those created since the last sync (most of a
+        day's: new invoices, charges, payment intents) from one list filtered on `created`, a
+        hundred a request, and the older ones retrieved one by one.
+        """
         self.report.modes[resource.table] = mode
         extracted_at = datetime.now(UTC)
+        stale = self._stale(resource, changes)
+        listed: dict[str, StripeObject] = {}
+        if sum(_created(change.obj) >= changes.since for change in stale) > 1:
+            for page in self.list_pages(resource, {"created[gte]": changes.since}):
+                listed.update((obj["id"], obj) for obj in page)
+        stale_ids = {change.obj["id"] for change in stale}
         changed = changes.objects.get(resource.table, {}).values()
-        with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
-            for obj, deleted in pool.map(lambda change: self._expanded(resource, *change), changed):
-                self.tracker.observe(resource, [obj])
-                yield _stamp([dict(obj)], extracted_at, deleted)
 
-    def _expanded(
-        self, resource: StripeResource, obj: StripeObject, deleted: bool
-    ) -> tuple[StripeObject, bool]:
-        """An event's object, retrieved again when it holds ids we read expanded."""
-        if deleted or not resource.needs_expanding(obj):
-            return obj, deleted
-        path = f"{resource.path}/{obj['id']}"
-        return self.client.get(path, resource.retrieve_params(), resource=resource.table), False
+        def as_listed(change: Change) -> Change:
+            object_id = change.obj["id"]
+            if object_id not in stale_ids:
+                return change
+            if object_id in listed:
+                return Change(listed[object_id], False, STRIPE_API_VERSION)
+            path = f"{resource.path}/{object_id}"
+            obj = self.client.get(path, resource.retrieve_params(), resource=resource.table)
+            return Change(obj, False, STRIPE_API_VERSION)
+
+        with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
+            for change in pool.map(as_listed, changed):
+                self.tracker.observe(resource, [change.obj])
+                yield _stamp([dict(change.obj)], extracted_at, change.deleted, change.api_version)
 
     def since_created_cursor(
         self, resource: StripeResource, state: dict
@@ -444,6 +524,10 @@ def _ids_at(objects: list[StripeObject], path: str) -> set[str]:
     return {value for obj in objects if isinstance(value := field_value(obj, path), str)}
 
 
+def _created(obj: StripeObject) -> int:
+    return obj.get("created") or obj.get("date") or 0  # invoice items have a `date`
+
+
 def _event_cursor(event: StripeObject) -> dict:
     return {"id": event["id"], "created": event["created"]}
 
@@ -489,7 +573,7 @@ def _only_deletions(changes: EventChanges | None) -> EventChanges:
     kept = EventChanges()
     if changes is not None:
         for table, objects in changes.objects.items():
-            kept.objects[table] = {i: change for i, change in objects.items() if change[1]}
+            kept.objects[table] = {i: change for i, change in objects.items() if change.deleted}
     return kept
 
 
