@@ -423,8 +423,8 @@ def _assert_a_consistent_slice(
     # slices (one across New Year) in which newer objects point to older invoices (a credit
     # note, an invoice item) and older charges (a refund, a dispute)
     [
-        (date(2026, 1, 20), 30, ("charges", "customers")),
-        (date(2026, 12, 2), 30, ("charges", "invoices", "customers")),
+        (date(2026, 1, 20), 60, ("charges", "invoices", "customers")),
+        (date(2026, 7, 31), 120, ("charges", "customers")),
         (date(2026, 12, 2), 335, ("charges", "invoices", "customers")),
     ],
 )

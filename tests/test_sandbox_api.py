@@ -185,6 +185,9 @@ def _everything_served(sandbox: RunningSandbox, listed: dict[str, list]) -> list
     served.append(("items", _served(sandbox, "/v1/subscription_items", subscription=subscription)))
     expanded = _served(sandbox, "/v1/subscriptions", status="all", **{"expand[]": "data.discounts"})
     served.append(("expanded discounts", expanded))
+    served.append(
+        ("prices with tiers", _served(sandbox, "/v1/prices", **{"expand[]": "data.tiers"}))
+    )
     served.append(("account", _served(sandbox, "/v1/account")))
     return served
 
@@ -276,6 +279,23 @@ def test_the_business_contains_every_case(listed, full_truth):
     assert any(not i.proration for i in listed["invoice_items"]), "one-off invoice items"
     assert any(p.recurring.usage_type == "metered" for p in listed["prices"]), "metered price"
     assert any(p.unit_amount == 0 for p in listed["prices"]), "free plan"
+    assert {"graduated", "volume"} <= {p.tiers_mode for p in listed["prices"]}, "tiered prices"
+    assert any(p.transform_quantity for p in listed["prices"]), "a package price"
+    seat_setups = {
+        item.price.tiers_mode or bool(item.price.transform_quantity)
+        for s in subscriptions
+        for item in s["items"].data
+    }
+    assert {"graduated", "volume", True} <= seat_setups, "subscriptions on each seat setup"
+    free = {p.id for p in listed["prices"] if p.unit_amount == 0}
+    assert any(
+        i.proration and i.amount == 0 and i.pricing.price_details.price in free
+        for i in listed["invoice_items"]
+    ), "an upgrade from a free price"
+    assert any(
+        b.type == "stripe_fee" and b.reporting_category == "fee"
+        for b in listed["balance_transactions"]
+    )
     assert any(not p.active for p in listed["prices"]), "archived prices"
     assert any(s["items"].data[0].quantity > 1 for s in subscriptions), "seats"
     assert any(s.cancel_at_period_end for s in subscriptions), "cancel at period end"

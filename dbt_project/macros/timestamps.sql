@@ -32,6 +32,11 @@
     cast(date_trunc('month', {{ as_of_timestamp() }} at time zone 'UTC') as date)
 {%- endmacro %}
 
+{#- Whether a month (its first day, DATE) has ended by "now": the doc block is_complete_month. -#}
+{% macro is_complete_month(month) -%}
+    ({{ month }} < {{ current_month() }})
+{%- endmacro %}
+
 {#-
     Every calendar month from `first_month` to `last_month`, both included, to cross join:
     `spine.month_start` is the month's first instant (TIMESTAMP, UTC). Each bound is a DATE or

@@ -435,6 +435,9 @@ class SandboxApi:
 
     def _expand_path(self, obj: StripeObject, fields: list[str], path: str) -> StripeObject:
         head, rest = fields[0], fields[1:]
+        if isinstance(obj, dict) and obj.get("object") == "price" and fields == ["tiers"]:
+            # includable rather than expandable: present only when asked for
+            return {**obj, "tiers": objects.price_tiers(self.by_id[obj["id"]])}
         value = obj.get(head) if isinstance(obj, dict) else None
         if isinstance(value, list):  # a list of ids (`discounts`) expands element by element
             return {**obj, head: [self._expanded(element, rest, path) for element in value]}

@@ -35,6 +35,16 @@ YEARLY_MONTHS_CHARGED = 10
 # Starter's price rises part-way through the history; the old prices are archived.
 STARTER_PRICE_RISE = {"usd": 2500, "eur": 2300, "gbp": 2100, "jpy": 3800}
 
+# Some Team subscriptions buy their seats another way Stripe prices them (monthly; unit amounts
+# as shares of Team's per-seat price): graduated tiers, volume tiers with a flat fee on the
+# largest, and packs of 5 seats rounded up.
+SEAT_TIERS = {
+    "graduated": [(5, 1.0, 0.0), (20, 0.8, 0.0), (None, 0.6, 0.0)],
+    "volume": [(10, 1.0, 0.0), (None, 0.75, 2.0)],
+}
+SEAT_PACK = (5, 4.5)  # seats a pack, packs priced at this many seats
+SEAT_SETUP_SHARE = 0.3  # of monthly Team subscriptions
+
 METERED_UNIT_AMOUNT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 3}  # per API call
 ADD_ON_COUNT = 12  # enough add-ons that a subscription can exceed Stripe's embedded page of 10
 ADD_ON_MONTHLY = {"usd": 500, "eur": 450, "gbp": 400, "jpy": 700}

@@ -177,12 +177,39 @@ def product(record: Product) -> StripeObject:
     }
 
 
+def _decimal(amount: int | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _transform(record: Price) -> StripeObject | None:
+    if record.transform_quantity is None:
+        return None
+    divide_by, rounding = record.transform_quantity
+    return {"divide_by": divide_by, "round": rounding}
+
+
+def price_tiers(record: Price) -> list[StripeObject] | None:
+    """A tiered price's tiers: Stripe includes them only when asked (`expand[]=tiers`)."""
+    if not record.tiers_mode:
+        return None
+    return [
+        {
+            "flat_amount": tier.flat_amount,
+            "flat_amount_decimal": str(tier.flat_amount),
+            "unit_amount": tier.unit_amount,
+            "unit_amount_decimal": str(tier.unit_amount),
+            "up_to": tier.up_to,
+        }
+        for tier in record.tiers
+    ]
+
+
 def price(record: Price) -> StripeObject:
     return {
         "id": record.id,
         "object": "price",
         "active": record.active,
-        "billing_scheme": "per_unit",
+        "billing_scheme": "tiered" if record.tiers_mode else "per_unit",
         "created": record.created,
         "currency": record.currency,
         "custom_unit_amount": None,
@@ -199,11 +226,11 @@ def price(record: Price) -> StripeObject:
             "usage_type": record.usage_type,
         },
         "tax_behavior": "exclusive",
-        "tiers_mode": None,
-        "transform_quantity": None,
+        "tiers_mode": record.tiers_mode,
+        "transform_quantity": _transform(record),
         "type": "recurring",
         "unit_amount": record.unit_amount,
-        "unit_amount_decimal": str(record.unit_amount),
+        "unit_amount_decimal": _decimal(record.unit_amount),
     }
 
 
@@ -214,8 +241,8 @@ def plan(record: Price) -> StripeObject:
         "object": "plan",
         "active": record.active,
         "amount": record.unit_amount,
-        "amount_decimal": str(record.unit_amount),
-        "billing_scheme": "per_unit",
+        "amount_decimal": _decimal(record.unit_amount),
+        "billing_scheme": "tiered" if record.tiers_mode else "per_unit",
         "created": record.created,
         "currency": record.currency,
         "interval": record.interval,
@@ -225,8 +252,8 @@ def plan(record: Price) -> StripeObject:
         "meter": None,
         "nickname": record.nickname,
         "product": record.product.id,
-        "tiers_mode": None,
-        "transform_usage": None,
+        "tiers_mode": record.tiers_mode,
+        "transform_usage": _transform(record),
         "trial_period_days": None,
         "usage_type": record.usage_type,
     }

@@ -72,7 +72,9 @@ def _line(record, obj: dict) -> dict:
         plan=plan(record.price) if record.price else None,
         tax_amounts=[],
         tax_rates=[],
-        unit_amount_excluding_tax=None if record.price is None else str(record.price.unit_amount),
+        unit_amount_excluding_tax=None
+        if record.price is None or record.price.unit_amount is None
+        else str(record.price.unit_amount),
     )
     return obj
 

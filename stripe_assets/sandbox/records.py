@@ -22,12 +22,19 @@ class Product:
     deleted_at: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Tier:
+    up_to: int | None  # None: the last tier, without bound
+    unit_amount: int
+    flat_amount: int = 0
+
+
 @dataclass(slots=True, eq=False)
 class Price:
     id: str
     product: Product
     currency: str
-    unit_amount: int
+    unit_amount: int | None  # None for a tiered price
     interval: str
     interval_count: int
     usage_type: str  # licensed | metered
@@ -35,10 +42,37 @@ class Price:
     nickname: str
     lookup_key: str | None = None
     active: bool = True
+    tiers_mode: str | None = None  # graduated | volume: billing_scheme `tiered`
+    tiers: tuple[Tier, ...] = ()
+    transform_quantity: tuple[int, str] | None = None  # (divide_by, round: up | down)
 
     @property
     def months_per_period(self) -> int:
         return {"month": 1, "year": 12}[self.interval] * self.interval_count
+
+    def amount(self, quantity: int) -> int:
+        """What one period of `quantity` costs, as Stripe prices it: per unit; in packages
+        (`transform_quantity`: the quantity divided, rounded up or down, times the unit amount);
+        or in tiers, `volume` (every unit at the tier the quantity falls in, plus its flat
+        amount) or `graduated` (each unit at the tier it falls in, plus the flat amount of each
+        tier reached)."""
+        if self.transform_quantity is not None:
+            divide_by, rounding = self.transform_quantity
+            packages = -(-quantity // divide_by) if rounding == "up" else quantity // divide_by
+            return self.unit_amount * packages
+        if self.tiers_mode == "volume":
+            tier = next(t for t in self.tiers if t.up_to is None or quantity <= t.up_to)
+            return quantity * tier.unit_amount + tier.flat_amount
+        if self.tiers_mode == "graduated":
+            total, below = 0, 0
+            for tier in self.tiers:
+                if quantity <= below:
+                    break
+                units = (quantity if tier.up_to is None else min(quantity, tier.up_to)) - below
+                total += units * tier.unit_amount + tier.flat_amount
+                below = tier.up_to if tier.up_to is not None else quantity
+            return total
+        return self.unit_amount * quantity
 
 
 @dataclass(slots=True, eq=False)
@@ -233,7 +267,7 @@ class BalanceTransaction:
     currency: str
     type: str  # charge | refund | adjustment | payout
     reporting_category: str
-    source_id: str
+    source_id: str | None  # none for Stripe's own fees
     description: str
 
     @property

@@ -47,6 +47,7 @@ from .records import (
     Refund,
     Subscription,
     SubscriptionItem,
+    Tier,
 )
 
 ID_ALPHABET = string.ascii_letters + string.digits
@@ -55,6 +56,10 @@ COUNTED_STATUSES = frozenset({"active", "past_due"})
 RETRY_DAYS = (3, 5, 7)  # Smart Retries after a failed renewal payment
 TRIAL_DAYS = 14
 PAYOUT_EVERY_DAYS = 7
+# Stripe bills its own fees (Billing's 0.7% of recurring volume, Radar, ...) as balance
+# transactions of type `stripe_fee` in the account's default currency: once a month here
+BILLING_FEE_RATE = Fraction(7, 1000)
+FEE_CURRENCY = "usd"
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,9 @@ class Simulation:
         self.plan = plan
         self.rng = random.Random(plan.seed)
         self.id_rng = random.Random(plan.seed + 1)
+        # the billing setups added since (free-to-paid upgrades, ...) draw from a stream of
+        # their own, so that each one added leaves the rest of a seed's business as it was
+        self.setup_rng = random.Random(plan.seed + 2)
         self.start = midnight(plan.start)
         self.business = Business(as_of=self.start, events_retention_days=plan.events_retention_days)
         self._queue: list[tuple[int, int, Callable, tuple]] = []
@@ -121,6 +129,7 @@ class Simulation:
         self._used_ids: set[str] = set()
         self._keep_events_after = self.start
         self._not_paid_out: list[BalanceTransaction] = []
+        self._billed_volume = 0  # FEE_CURRENCY charged since the last Billing fee
         self._pending_items: dict[str, list[InvoiceItem]] = defaultdict(list)
         self._pending_events: list[tuple[str, object, dict | None, dict | None]] = []
         self.now = self.start
@@ -128,6 +137,7 @@ class Simulation:
         end = midnight(plan.end)
         self._schedule_signups(self.start, end, plan.customers)
         self._at(self.start + PAYOUT_EVERY_DAYS * DAY, self._pay_out)
+        self._at(_next_month_start(self.start), self._charge_billing_fee, self.start)
         self.run_until(end)
 
     # -- the clock -------------------------------------------------------------------------
@@ -240,6 +250,27 @@ class Simulation:
                     amount = monthly * (catalog.YEARLY_MONTHS_CHARGED if interval == "year" else 1)
                     price = self._price(product, currency, amount, interval, "licensed")
                     self.plan_prices[(plan.name, currency, interval)] = price
+        self.seat_prices: dict[str, list[Price]] = defaultdict(list)
+        team = next(p for p in self.business.products if p.name == "Team")
+        for plan in catalog.PLANS:
+            if plan.name != "Team":
+                continue
+            for currency, seat in plan.monthly.items():
+                for mode, tiers in catalog.SEAT_TIERS.items():
+                    price = self._price(team, currency, None, "month", "licensed")
+                    price.tiers_mode, price.nickname = mode, f"{price.nickname} ({mode})"
+                    price.tiers = tuple(
+                        Tier(up_to, round(seat * unit), round(seat * flat))
+                        for up_to, unit, flat in tiers
+                    )
+                    self.seat_prices[currency].append(price)
+                seats, priced_as = catalog.SEAT_PACK
+                price = self._price(team, currency, round(seat * priced_as), "month", "licensed")
+                price.transform_quantity, price.nickname = (
+                    (seats, "up"),
+                    f"{price.nickname} (packs)",
+                )
+                self.seat_prices[currency].append(price)
         usage = self._product("API usage")
         self.metered_prices = {
             c: self._price(usage, c, a, "month", "metered")
@@ -278,7 +309,7 @@ class Simulation:
         return product
 
     def _price(
-        self, product: Product, currency: str, amount: int, interval: str, usage: str
+        self, product: Product, currency: str, amount: int | None, interval: str, usage: str
     ) -> Price:
         price = Price(
             id=self.new_id("price", 24),
@@ -378,11 +409,11 @@ class Simulation:
         )
         self.business.subscriptions.append(subscription)
         customer.subscriptions.append(subscription)
-        self._add_item(
-            subscription,
-            self.plan_prices[(plan.name, currency, interval)],
-            self.rng.randint(*plan.seats),
-        )
+        price = self.plan_prices[(plan.name, currency, interval)]
+        monthly_team = plan.name == "Team" and interval == "month"
+        if monthly_team and self.setup_rng.random() < catalog.SEAT_SETUP_SHARE:
+            price = self.setup_rng.choice(self.seat_prices[currency])
+        self._add_item(subscription, price, self.rng.randint(*plan.seats))
         if plan.name in ("Professional", "Team") and interval == "month":
             if self.rng.random() < 0.25:
                 self._add_item(subscription, self.metered_prices[currency], 1)
@@ -514,6 +545,8 @@ class Simulation:
             # a day before the period ends at the latest, so no proration rounds to zero
             if plan_name in ("Starter", "Professional") and self.rng.random() < 0.05:
                 self._at(sometime(DAY), self._switch_plan, subscription)
+            if plan_name == "Free" and self.setup_rng.random() < 0.08:
+                self._at(sometime(DAY), self._switch_plan, subscription)  # credits $0
             if plan_name == "Team" and self.rng.random() < 0.15:
                 self._at(sometime(DAY), self._change_seats, subscription)
 
@@ -546,7 +579,9 @@ class Simulation:
             self._at(self.now + self.rng.randint(1, 90) * DAY, self._delete_customer, customer)
 
     def _switch_plan(self, subscription: Subscription) -> None:
-        """Upgrade or downgrade mid-period, prorated on the next invoice (Stripe's default)."""
+        """Upgrade or downgrade mid-period, prorated on the next invoice (Stripe's default):
+        Starter and Professional trade places, Free moves up to Starter (the unused free time
+        is credited at 0, as Stripe does)."""
         if subscription.status not in COUNTED_STATUSES:
             return
         item = subscription.items[0]
@@ -577,8 +612,8 @@ class Simulation:
     ) -> None:
         start, end = subscription.current_period_start, subscription.current_period_end
         remaining = Fraction(end - self.now, max(1, end - start))
-        unused = -round(item.price.unit_amount * item.quantity * remaining)
-        new_time = round(price.unit_amount * quantity * remaining)
+        unused = -round(item.price.amount(item.quantity) * remaining)
+        new_time = round(price.amount(quantity) * remaining)
         for amount, description, line_price, line_quantity in (
             (unused, f"Unused time on {item.price.nickname}", item.price, item.quantity),
             (new_time, f"Remaining time on {price.nickname}", price, quantity),
@@ -691,7 +726,7 @@ class Simulation:
             usage = self.rng.randint(0, 5000)
             amount, quantity = usage * price.unit_amount, usage
         else:
-            amount, quantity = (0 if trial else price.unit_amount * item.quantity), item.quantity
+            amount, quantity = (0 if trial else price.amount(item.quantity)), item.quantity
         description = f"{quantity} × {price.product.name}" + (" (trial)" if trial else "")
         invoice.lines.append(
             InvoiceLine(
@@ -878,7 +913,7 @@ class Simulation:
         currency: str,
         kind: str,
         category: str,
-        source: str,
+        source: str | None,
         description: str,
     ) -> BalanceTransaction:
         transaction = BalanceTransaction(
@@ -895,7 +930,22 @@ class Simulation:
         )
         self.business.balance_transactions.append(transaction)
         self._not_paid_out.append(transaction)
+        if category == "charge" and currency == FEE_CURRENCY:
+            self._billed_volume += amount
         return transaction
+
+    def _charge_billing_fee(self, since: int) -> None:
+        """Stripe Billing's fee for the month that just ended, as Stripe books it: a
+        `stripe_fee` balance transaction (reporting category `fee`) whose negative amount is the
+        fee, with no fee of its own and no source object."""
+        fee = math.floor(self._billed_volume * BILLING_FEE_RATE + Fraction(1, 2))
+        if fee > 0:
+            period = f"{from_epoch(since):%Y-%m-%d} - {from_epoch(self.now - 1):%Y-%m-%d}"
+            self._balance_transaction(
+                -fee, 0, FEE_CURRENCY, "stripe_fee", "fee", None, f"Billing - Usage Fee ({period})"
+            )
+        self._billed_volume = 0
+        self._at(_next_month_start(self.now), self._charge_billing_fee, self.now)
 
     def _plan_after_payment(self, charge: Charge) -> None:
         roll = self.rng.random()
@@ -1025,7 +1075,7 @@ def subscription_mrr(subscription: Subscription) -> Fraction:
     if not licensed:
         return Fraction(0)
     months = licensed[0].price.months_per_period
-    gross = sum((Fraction(i.price.unit_amount * i.quantity, months) for i in licensed), Fraction(0))
+    gross = sum((Fraction(i.price.amount(i.quantity), months) for i in licensed), Fraction(0))
     discount = subscription.discount
     if discount is not None and discount.coupon.duration == "forever":
         coupon = discount.coupon
@@ -1046,3 +1096,8 @@ def _card_fee(amount: int, currency: str) -> int:
     if currency == "jpy":
         return round(amount * 0.036)
     return round(amount * 0.029) + 30
+
+
+def _next_month_start(instant: int) -> int:
+    moment = from_epoch(instant)
+    return midnight(date(moment.year + moment.month // 12, moment.month % 12 + 1, 1))

@@ -94,7 +94,8 @@ final as (
                 {{ round_fraction_half_up('retained.retained_mrr_numerator', 'retained.mrr_denominator') }},
                 0
             ) as bigint
-        ) as retained_mrr_minor
+        ) as retained_mrr_minor,
+        {{ is_complete_month('cohort_months.month') }} as is_complete_month
     from cohort_months
     left join retained
         on cohort_months.cohort_month = retained.cohort_month

@@ -3,10 +3,13 @@
     one (where it churns, at 0): its MRR at the month's last instant and the movement since
     the previous month.
 
-    Movements are classified the way finance reads them, by customer: a subscription that
-    starts while its customer already pays is expansion, not new; one that ends while its
-    customer keeps paying is contraction, not churn; a customer who paid before, stopped, and
-    pays again is a reactivation.
+    Movements are classified the way finance reads them, by customer within a currency (each
+    currency has a bridge of its own): every row of a customer's month carries the movement of
+    the customer's MRR in that currency. A customer paying for the first time in a currency is
+    new there, even while paying in another; one who paid before, stopped, and pays again is a
+    reactivation; one who pays nothing now churned; otherwise the customer's total rose
+    (expansion), fell (contraction) or held (unchanged), so a subscription cancelled and
+    replaced within the month moves only by the difference.
 
     Amounts are exact: mrr_numerator / mrr_denominator minor units, with ONE denominator for
     every row, so any sum of numerators is exact; mrr_minor is the DOUBLE value for reading.
@@ -72,12 +75,14 @@ customer_months as (
     select
         month,
         customer_id,
+        currency,
         sum(mrr_numerator) as customer_mrr_numerator,
         sum(previous_mrr_numerator) as customer_previous_mrr_numerator
     from in_range
     group by
         month,
-        customer_id
+        customer_id,
+        currency
 
 ),
 
@@ -85,9 +90,12 @@ customer_first_months as (
 
     select
         customer_id,
+        currency,
         min(month) as first_paying_month
     from paying
-    group by customer_id
+    group by
+        customer_id,
+        currency
 
 ),
 
@@ -96,27 +104,26 @@ classified as (
     select
         in_range.*,
         case
-            when in_range.previous_mrr_numerator = 0
+            when customer_months.customer_previous_mrr_numerator = 0
                 then case
-                    when customer_months.customer_previous_mrr_numerator > 0 then 'expansion'
                     when in_range.month = customer_first_months.first_paying_month then 'new'
                     else 'reactivation'
                 end
-            when in_range.mrr_numerator = 0
-                then case
-                    when customer_months.customer_mrr_numerator > 0 then 'contraction'
-                    else 'churn'
-                end
-            when in_range.mrr_numerator > in_range.previous_mrr_numerator then 'expansion'
-            when in_range.mrr_numerator < in_range.previous_mrr_numerator then 'contraction'
+            when customer_months.customer_mrr_numerator = 0 then 'churn'
+            when customer_months.customer_mrr_numerator
+                > customer_months.customer_previous_mrr_numerator then 'expansion'
+            when customer_months.customer_mrr_numerator
+                < customer_months.customer_previous_mrr_numerator then 'contraction'
             else 'unchanged'
         end as movement
     from in_range
     inner join customer_months
         on in_range.month = customer_months.month
         and in_range.customer_id = customer_months.customer_id
+        and in_range.currency = customer_months.currency
     inner join customer_first_months
         on in_range.customer_id = customer_first_months.customer_id
+        and in_range.currency = customer_first_months.currency
 
 ),
 

@@ -81,7 +81,8 @@ final as (
         {{ to_major_units('mrr_minor', 'currency') }} as mrr,
         {{ to_major_units('mrr_minor', 'currency') }} * 12 as arr,
         cast(active_subscriptions as bigint) as active_subscriptions,
-        cast(active_customers as bigint) as active_customers
+        cast(active_customers as bigint) as active_customers,
+        {{ is_complete_month('month') }} as is_complete_month
     from rounded
     where active_subscriptions > 0
 

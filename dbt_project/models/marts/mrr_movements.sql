@@ -105,7 +105,8 @@ final as (
         cast(r_reactivation - r_expansion as bigint) as reactivation_mrr_minor,
         cast(r_reactivation - r_contraction as bigint) as contraction_mrr_minor,
         cast(r_contraction - r_churn as bigint) as churned_mrr_minor,
-        cast(r_churn as bigint) as ending_mrr_minor
+        cast(r_churn as bigint) as ending_mrr_minor,
+        {{ is_complete_month('month') }} as is_complete_month
     from rounded
 
 )

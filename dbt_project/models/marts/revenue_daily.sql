@@ -8,8 +8,11 @@
       gross_charges  = sum(amount), reporting_category charge
       refunds        = -sum(amount), reporting_category refund, refund_failure
       dispute_losses = -sum(amount), reporting_category dispute, dispute_reversal
-      fees           = sum(fee)
+      fees           = sum(fee) - sum(amount), reporting_category fee
       net            = sum(net)
+    Fees are those Stripe takes from each transaction (`fee`: processing, dispute fees) and
+    those it books as transactions of their own (type `stripe_fee`, reporting category `fee`:
+    Billing, Radar and other product fees, whose negative `amount` is the fee).
     so that net = gross_charges - refunds - dispute_losses - fees whenever every
     transaction falls in one of these categories (see assert_revenue_daily_net_identity).
 -#}
@@ -46,7 +49,7 @@ aggregated as (
         -sum(amount) filter (where reporting_category in ('refund', 'refund_failure')) as refunds,
         -sum(amount) filter (where reporting_category in ('dispute', 'dispute_reversal'))
             as dispute_losses,
-        sum(fee) as fees,
+        sum(fee) - coalesce(sum(amount) filter (where reporting_category = 'fee'), 0) as fees,
         sum(net) as net,
         count(*) as balance_transactions_count
     from revenue_transactions

@@ -2,7 +2,9 @@
     The SaaS KPIs finance asks for, per month and currency (amounts never mix currencies):
     MRR, ARR, ARPA, customer counts and their movements, churn, retention and LTV.
     Money comes from mrr_movements (so it agrees with the bridge to the minor unit); customer
-    counts from fct_mrr summed per customer. Ratios are null when their base is zero.
+    counts from fct_mrr summed per customer. Ratios are null when their base is zero, and in
+    the current month, which has not ended (is_complete_month): its churn so far is no
+    month's churn.
 -#}
 
 with
@@ -75,13 +77,20 @@ rates as (
     select
         *,
         {{ to_major_units('ending_mrr_minor', 'currency') }} as mrr,
-        churned_customers / nullif(starting_customers, 0) as logo_churn_rate,
-        (churned_mrr_minor + contraction_mrr_minor) / nullif(starting_mrr_minor, 0)
-            as revenue_churn_rate,
-        (starting_mrr_minor + expansion_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
-            / nullif(starting_mrr_minor, 0) as net_revenue_retention,
-        (starting_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
-            / nullif(starting_mrr_minor, 0) as gross_revenue_retention
+        case when is_complete_month then
+            churned_customers / nullif(starting_customers, 0)
+        end as logo_churn_rate,
+        case when is_complete_month then
+            (churned_mrr_minor + contraction_mrr_minor) / nullif(starting_mrr_minor, 0)
+        end as revenue_churn_rate,
+        case when is_complete_month then
+            (starting_mrr_minor + expansion_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
+            / nullif(starting_mrr_minor, 0)
+        end as net_revenue_retention,
+        case when is_complete_month then
+            (starting_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
+            / nullif(starting_mrr_minor, 0)
+        end as gross_revenue_retention
     from combined
 
 ),
@@ -104,7 +113,8 @@ final as (
         revenue_churn_rate,
         net_revenue_retention,
         gross_revenue_retention,
-        (mrr / nullif(active_customers, 0)) / nullif(logo_churn_rate, 0) as ltv
+        (mrr / nullif(active_customers, 0)) / nullif(logo_churn_rate, 0) as ltv,
+        is_complete_month
     from rates
 
 )

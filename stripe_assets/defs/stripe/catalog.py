@@ -83,7 +83,9 @@ RESOURCES: tuple[StripeResource, ...] = (
         "/v1/prices",
         "price",
         "catalog",
+        expand=("tiers",),  # includable, not an id: present only when asked for
         nullable_columns={
+            "tiers": JSON,
             "nickname": ID,
             "lookup_key": ID,
             "unit_amount": INT,

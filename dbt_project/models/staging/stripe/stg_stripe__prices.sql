@@ -20,6 +20,8 @@ final as (
         lower(currency) as currency,
         type as price_type,
         billing_scheme,
+        tiers_mode,
+        json_extract_string(transform_quantity, '$.round') as transform_quantity_round,
         tax_behavior,
         json_extract_string(recurring, '$.interval') as recurring_interval,
         json_extract_string(recurring, '$.usage_type') as recurring_usage_type,
@@ -27,6 +29,11 @@ final as (
         -- numerics (amounts in minor units)
         unit_amount,
         {{ to_major_units('unit_amount', 'currency') }} as unit_amount_major,
+        cast(json_extract_string(transform_quantity, '$.divide_by') as bigint)
+            as transform_quantity_divide_by,
+
+        -- json
+        tiers,
         cast(json_extract_string(recurring, '$.interval_count') as bigint) as recurring_interval_count,
         cast(json_extract_string(recurring, '$.trial_period_days') as bigint) as recurring_trial_period_days,
 
