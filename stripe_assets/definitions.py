@@ -39,7 +39,7 @@ def build_definitions() -> dg.Definitions:
         schedules=schedules(settings),
         sensors=[landing_zone_sensor(settings), freshness_sensor(freshness)],
         resources={**build_resources(settings), "dbt": dbt_resource()},
-        # One process: steps share no DuckDB lock and skip re-importing (DESIGN.md §3).
+        # One process: steps share no DuckDB lock and skip re-importing (docs/DESIGN.md §3).
         executor=dg.in_process_executor,
     )
 

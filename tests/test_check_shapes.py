@@ -1,8 +1,10 @@
-"""A raw table without a column a check reads (objects of another shape than the checks were
-written for) fails that check with one sentence naming the table and the column; the checks
-after it still run. Real DuckDB, the real check op, tables made by hand in the shape at issue."""
+"""The raw checks on tables made by hand in shapes real accounts have: real DuckDB, the real
+check op. A raw table without a column a check reads fails that check with one sentence naming
+the table and the column, and the checks after it still run; an account that settles in one
+currency holds its other currencies' charges converted at Stripe's `exchange_rate`."""
 
 import dagster as dg
+import pytest
 
 from stripe_assets.defs.stripe.assets import raw_key
 from stripe_assets.defs.stripe.checks import raw_checks
@@ -10,21 +12,13 @@ from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.defs.stripe.warehouse import connect
 
 
-def test_a_missing_column_is_one_sentence_and_the_other_checks_still_run(tmp_path):
+def run_raw_checks(tmp_path, *tables: str) -> dict:
+    """The raw checks' evaluations on a warehouse holding these `create table` statements."""
     path = tmp_path / "stripe.duckdb"
     with connect(path) as con:
         con.execute("create schema stripe.stripe")
-        # invoices as an API version before 2025-03-31 had them: `subscription`, no `parent`
-        con.execute(
-            "create table stripe.stripe.invoices as select 'in_1' as id, 'cus_1' as customer, "
-            "'sub_1' as subscription, 100 as subtotal, false as is_deleted, "
-            "'l1' as _dlt_id"
-        )
-        con.execute(
-            "create table stripe.stripe.invoice_line_items as select 'il_1' as id, "
-            "'in_1' as invoice, 100 as amount, 'l2' as _dlt_id"
-        )
-        con.execute("create table stripe.stripe.customers as select 'cus_1' as id, 'l3' as _dlt_id")
+        for statement in tables:
+            con.execute(f"create table stripe.stripe.{statement}")
     storage = StorageResource(landing_bucket_url=str(tmp_path / "landing"), duckdb_path=str(path))
     checks = dg.define_asset_job("raw_checks", selection=dg.AssetSelection.checks(raw_checks))
     definitions = dg.Definitions(
@@ -33,7 +27,19 @@ def test_a_missing_column_is_one_sentence_and_the_other_checks_still_run(tmp_pat
     result = definitions.resolve_job_def("raw_checks").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
     )
-    evaluations = {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
+    return {(e.asset_key, e.check_name): e for e in result.get_asset_check_evaluations()}
+
+
+def test_a_missing_column_is_one_sentence_and_the_other_checks_still_run(tmp_path):
+    evaluations = run_raw_checks(
+        tmp_path,
+        # invoices as an API version before 2025-03-31 had them: `subscription`, no `parent`
+        "invoices as select 'in_1' as id, 'cus_1' as customer, 'sub_1' as subscription, "
+        "100 as subtotal, false as is_deleted, 'l1' as _dlt_id",
+        "invoice_line_items as select 'il_1' as id, 'in_1' as invoice, 100 as amount, "
+        "'l2' as _dlt_id",
+        "customers as select 'cus_1' as id, 'l3' as _dlt_id",
+    )
     broken = evaluations[(raw_key("invoices"), "references_resolve")]
     assert not broken.passed
     assert broken.description.startswith("Raw invoices has no column `parent`, which this check")
@@ -42,3 +48,26 @@ def test_a_missing_column_is_one_sentence_and_the_other_checks_still_run(tmp_pat
     assert evaluations[(raw_key("invoices"), "totals_match_lines")].passed
     assert evaluations[(raw_key("invoice_line_items"), "references_resolve")].passed
     assert evaluations[(raw_key("payouts"), "id_present_and_unique")].passed
+
+
+@pytest.mark.parametrize(
+    "settled_amount, passes",
+    # 10.00 EUR at 1.234 is 12.34 USD, and 3,000 JPY at 0.006712 is 20.14 USD (Stripe's own
+    # example, and a zero-decimal one); a cent off the rounding passes, a dollar off does not
+    [((1234, 2014), True), ((1235, 2013), True), ((1334, 2014), False)],
+)
+def test_charges_settled_in_another_currency_reconcile_at_their_exchange_rate(
+    tmp_path, settled_amount, passes
+):
+    eur, jpy = settled_amount
+    evaluations = run_raw_checks(
+        tmp_path,
+        "charges as select * from (values ('ch_eur', 1000, 'eur', 'txn_eur', 'l1'), "
+        "('ch_jpy', 3000, 'jpy', 'txn_jpy', 'l2')) "
+        "as t(id, amount, currency, balance_transaction, _dlt_id)",
+        "balance_transactions as select * from (values "
+        f"('txn_eur', {eur}, 'usd', 1.234, 'l3'), ('txn_jpy', {jpy}, 'usd', 0.006712, 'l4')) "
+        "as t(id, amount, currency, exchange_rate, _dlt_id)",
+    )
+    check = evaluations[(raw_key("balance_transactions"), "balance_transactions_match_sources")]
+    assert check.passed == passes, check.description

@@ -9,7 +9,10 @@ picks the changes up; and the MRR bridge must close every month.
 
 Its account's default API version is 2024-06-20, as on most real accounts, so the events the
 incremental run reads carry objects in that older shape (the pipeline, crash and S3 tests
-reconcile an account on our pinned version).
+reconcile an account on our pinned version); and it settles in USD what it charges in EUR, GBP
+and JPY, so its balance transactions are converted at Stripe's `exchange_rate`, which the raw
+reconciliation and revenue_daily follow. Its business has tiered and package prices, upgrades
+from a free price and Stripe's own fees.
 """
 
 import os
@@ -26,7 +29,7 @@ from .conftest import Workspace, assert_mrr_equals_truth, launch, pipeline_env
 
 BUSINESS = (
     *("--customers", "2000", "--seed", "7", "--start", "2023-11-01", "--end", "2026-11-01"),
-    *("--account-api-version", "2024-06-20"),
+    *("--account-api-version", "2024-06-20", "--settlement-currency", "usd"),
 )
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from . import DEFAULT_API_KEY
 from .api import SandboxApi
+from .catalog import CURRENCIES
 from .objects import API_VERSION
 from .older_versions import ACCOUNT_API_VERSIONS
 from .server import FAULTS, Realism, SandboxServer
@@ -50,6 +51,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the account's default API version, in which Stripe renders events' objects",
     )
     serve.add_argument(
+        "--settlement-currency",
+        choices=CURRENCIES,
+        default=None,
+        help="settle every charge in this currency, converted at a monthly exchange_rate "
+        "(default: each currency settles in itself)",
+    )
+    serve.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
@@ -77,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         args.lifecycle,
         args.events_retention_days,
         args.account_api_version,
+        args.settlement_currency,
     )
     api = SandboxApi(
         Simulation(plan), set(args.api_keys or [DEFAULT_API_KEY]), frozenset(args.forbid)

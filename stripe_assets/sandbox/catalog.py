@@ -14,6 +14,11 @@ MARKETS = [
     ("jpy", 0.20, [("JP", "Tokyo"), ("JP", "Osaka")]),
 ]
 CURRENCIES = [currency for currency, _, _ in MARKETS]
+ZERO_DECIMAL = {"jpy"}  # currencies whose minor unit is the major unit
+# An account that settles in one currency (`--settlement-currency usd`) has what it charges in
+# the others converted, each balance transaction at the rate of its month: a major unit of the
+# currency in USD, moving by up to 3% from month to month.
+USD_PER_UNIT = {"usd": 1.0, "eur": 1.08, "gbp": 1.27, "jpy": 0.0067}
 
 
 @dataclass(frozen=True)

@@ -798,7 +798,7 @@ def balance_transaction(record: BalanceTransaction) -> StripeObject:
         "created": record.created,
         "currency": record.currency,
         "description": record.description,
-        "exchange_rate": None,
+        "exchange_rate": None if record.exchange_rate is None else float(record.exchange_rate),
         "fee": record.fee,
         "fee_details": [
             {

@@ -9,6 +9,7 @@ simulation gives the object as Stripe would have returned it then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 
 
@@ -269,6 +270,7 @@ class BalanceTransaction:
     reporting_category: str
     source_id: str | None  # none for Stripe's own fees
     description: str
+    exchange_rate: Decimal | None = None  # the source's currency to this one, when converted
 
     @property
     def net(self) -> int:

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from . import catalog, objects
@@ -78,6 +79,7 @@ class BusinessPlan:
     lifecycle: str = "full"
     events_retention_days: int = 30
     account_api_version: str = API_VERSION  # the shape of events' objects (older_versions.py)
+    settlement_currency: str | None = None  # None: each currency settles in itself
 
     @property
     def full(self) -> bool:
@@ -916,6 +918,14 @@ class Simulation:
         source: str | None,
         description: str,
     ) -> BalanceTransaction:
+        rate, settled = None, self.plan.settlement_currency
+        if settled is not None and currency != settled:
+            rate = self._exchange_rate(currency, settled)
+            amount, fee = (
+                _converted(amount, currency, rate, settled),
+                _converted(fee, currency, rate, settled),
+            )
+            currency = settled
         transaction = BalanceTransaction(
             id=self.new_id("txn", 24),
             created=self.now,
@@ -927,12 +937,21 @@ class Simulation:
             reporting_category=category,
             source_id=source,
             description=description,
+            exchange_rate=rate,
         )
         self.business.balance_transactions.append(transaction)
         self._not_paid_out.append(transaction)
         if category == "charge" and currency == FEE_CURRENCY:
             self._billed_volume += amount
         return transaction
+
+    def _exchange_rate(self, currency: str, settled: str) -> Decimal:
+        """Stripe's `exchange_rate` this month: an amount in `currency` (major units) times it
+        is the amount in `settled`; six decimals, as Stripe shows it."""
+        moment = from_epoch(self.now)
+        drift = 1 + 0.03 * math.sin(moment.year * 12 + moment.month + len(currency))
+        usd_per = catalog.USD_PER_UNIT
+        return Decimal(usd_per[currency] / usd_per[settled] * drift).quantize(Decimal("0.000001"))
 
     def _charge_billing_fee(self, since: int) -> None:
         """Stripe Billing's fee for the month that just ended, as Stripe books it: a
@@ -1068,7 +1087,7 @@ class Simulation:
 
 
 def subscription_mrr(subscription: Subscription) -> Fraction:
-    """MRR in minor units, exact: DESIGN.md's definition applied to the current state."""
+    """MRR in minor units, exact: docs/DESIGN.md's definition applied to the current state."""
     if subscription.status not in COUNTED_STATUSES:
         return Fraction(0)
     licensed = [i for i in subscription.live_items if i.price.usage_type == "licensed"]
@@ -1101,3 +1120,10 @@ def _card_fee(amount: int, currency: str) -> int:
 def _next_month_start(instant: int) -> int:
     moment = from_epoch(instant)
     return midnight(date(moment.year + moment.month // 12, moment.month % 12 + 1, 1))
+
+
+def _converted(amount: int, currency: str, rate: Decimal, settled: str) -> int:
+    """An amount in minor units of `currency`, in minor units of `settled` (half away from 0)."""
+    factor = {c: Decimal(1 if c in catalog.ZERO_DECIMAL else 100) for c in (currency, settled)}
+    exact = Decimal(amount) / factor[currency] * rate * factor[settled]
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -1,7 +1,8 @@
 """The simulation's own ledger: object counts and MRR, computed from its records, not its API.
 
-MRR follows DESIGN.md: a subscription counts while `active` or `past_due`; each licensed recurring
-item contributes unit_amount × quantity normalized to a month, less `forever` coupons, never below
+MRR follows docs/DESIGN.md: a subscription counts while `active` or `past_due`; each licensed
+recurring item contributes its price for its quantity (per unit, per package or by tiers)
+normalized to a month, less `forever` coupons, never below
 zero; figures are taken at the last instant of each month (the current month at `as_of`), summed
 per currency, rounded once to whole minor units. A coupon's `amount_off` applies per billing
 period, so it is normalized to a month like the items. Only subscriptions with positive MRR count

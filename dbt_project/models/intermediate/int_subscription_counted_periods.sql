@@ -1,6 +1,6 @@
 {#-
     The periods in which a subscription counts toward MRR, i.e. its status is active or
-    past_due (DESIGN.md §2): one row per period, counted_until_at null while it lasts.
+    past_due (docs/DESIGN.md §2): one row per period, counted_until_at null while it lasts.
 
     Stripe keeps a subscription's current status only, and its events for 30 days, so past
     statuses are rebuilt from what it keeps for ever, the subscription and its invoices:

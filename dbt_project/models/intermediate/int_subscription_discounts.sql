@@ -3,7 +3,7 @@
 
     Subscriptions are extracted with `discounts` expanded, so each discount carries its coupon
     (`source.coupon`; older API versions put it at `coupon`). Only `forever` coupons reduce
-    MRR (DESIGN.md §2); `once` and `repeating` ones discount invoices but not the recurring
+    MRR (docs/DESIGN.md §2); `once` and `repeating` ones discount invoices but not the recurring
     run rate, so they are kept here with is_mrr_reducing = false.
 -#}
 

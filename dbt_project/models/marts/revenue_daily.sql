@@ -1,6 +1,8 @@
 {#-
     Daily revenue per UTC day and currency from the Stripe balance (balance transactions),
-    in MINOR units; currencies are never mixed or converted.
+    in MINOR units of each transaction's currency, never mixed. That is the currency the account
+    settles in: an account settling in USD holds a EUR charge as a USD balance transaction,
+    converted by Stripe at its `exchange_rate` (kept in fct_balance_transactions).
 
     Payouts (types payout, payout_cancel, payout_failure; reporting categories payout and
     payout_reversal) move money out of the balance and are not revenue: they are excluded

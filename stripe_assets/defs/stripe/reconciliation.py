@@ -1,8 +1,10 @@
 """Reconciliation identities on the raw layer: Stripe's objects must agree with each other.
 
 - `balance_transactions_match_sources`: the balance transaction of every charge carries the
-  charge's amount, that of every refund minus the refund's amount, and every balance
-  transaction a dispute lists exists with the amount the dispute shows;
+  charge's amount, that of every refund minus the refund's amount (converted at the
+  transaction's `exchange_rate` when the account settles in another currency than the source's,
+  to within a minor unit or a hundred-thousandth), and every balance transaction a dispute lists
+  exists with the amount the dispute shows;
 - `totals_match_lines` on invoices: an invoice's subtotal is the sum of its line amounts.
 
 Both are blocking: revenue_daily and the invoice facts are built from these tables, and a money
@@ -18,6 +20,7 @@ import dagster as dg
 import duckdb
 
 from .assets import raw_key
+from .currencies import minor_units_sql
 from .resources import StorageResource
 
 SAMPLE_SIZE = 20  # offending ids listed in a failed check's metadata
@@ -59,6 +62,24 @@ def missing_column_result(
     )
 
 
+def _disagrees(amount: str, currency: str) -> str:
+    """SQL: the balance transaction `bt` does not hold `amount` (minor units of `currency`): as
+    is, or converted at its `exchange_rate` into its own currency, as Stripe converts a charge in
+    another currency than the account settles in; Stripe shows the rate rounded, so a converted
+    amount may be off by a minor unit, or a hundred-thousandth of a large one."""
+    converted = (
+        f"round({amount} / {minor_units_sql(currency)} * bt.exchange_rate "
+        f"* {minor_units_sql('bt.currency')})"
+    )
+    return (
+        "not coalesce(case "
+        f"when bt.exchange_rate is null or lower(bt.currency) = lower({currency}) "
+        f"then bt.amount = {amount} "
+        f"else abs(bt.amount - {converted}) <= greatest(1, abs(bt.amount) / 100000) "
+        "end, false)"
+    )
+
+
 def _balance_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
     transactions = storage.raw_table("balance_transactions")
     charges, refunds = storage.raw_table("charges"), storage.raw_table("refunds")
@@ -69,14 +90,14 @@ def _balance_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource
             f"select charges.id from {charges} as charges "
             f"left join {transactions} as bt on charges.balance_transaction = bt.id "
             "where charges.balance_transaction is not null "
-            "and bt.amount is distinct from charges.amount",
+            f"and {_disagrees('charges.amount', 'charges.currency')}",
         ),
         "refund_ids": sample_ids(
             con,
             f"select refunds.id from {refunds} as refunds "
             f"left join {transactions} as bt on refunds.balance_transaction = bt.id "
             "where refunds.balance_transaction is not null "
-            "and bt.amount is distinct from -refunds.amount",
+            f"and {_disagrees('-refunds.amount', 'refunds.currency')}",
         ),
         "dispute_ids": sample_ids(
             con,
