@@ -21,7 +21,9 @@ EXPECTED_GRAPH = {
     **{f"stripe_landing/{table}": [] for table in TABLES},
     **{f"stripe/{table}": [f"stripe_landing/{table}"] for table in TABLES},
     **{f"staging/{model}": deps for model, deps in STAGING_DEPS.items()},
+    "intermediate/int_price_tiers": ["staging/stg_stripe__prices"],
     "intermediate/int_subscription_item_versions": [
+        "intermediate/int_price_tiers",
         "staging/stg_stripe__invoice_items",
         "staging/stg_stripe__prices",
         "staging/stg_stripe__subscription_items",
