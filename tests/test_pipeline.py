@@ -163,7 +163,13 @@ def test_a_restricted_key_works_and_never_leaks(
     assert any("dagster_home" in p.parts and "storage" in p.parts for p in written)
     secret = CANARY_KEY.removeprefix("rk_test_")
     for path in written:
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            # SQLite removes a database's -shm/-wal files when its last connection closes,
+            # which a busy machine may leave until just after they were listed
+            assert path.suffix in (".db-shm", ".db-wal"), path
+            continue
         assert secret.encode() not in content, f"the key is written in {path}"
     for run in pipeline_runs:
         assert secret not in run.process.stdout + run.process.stderr
