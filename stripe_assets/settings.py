@@ -5,6 +5,7 @@ Stripe. Relative paths are relative to the repository root, for Python and dbt a
 profile applies the same rule), so both always open the same DuckDB file.
 """
 
+import ipaddress
 import math
 import os
 import re
@@ -12,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -61,6 +63,8 @@ def configuration_problems(settings: Settings) -> list[str]:
     key = os.environ.get("STRIPE_API_KEY", "")
     if key and (problem := stripe_key_problem(key)):
         problems.append(problem)
+    if problem := api_base_problem(settings.stripe_api_base, key):
+        problems.append(problem)
     if settings.landing_bucket_url.startswith("s3://") and (
         problem := _landing_bucket_problem(settings.landing_bucket_url)
     ):
@@ -84,6 +88,37 @@ def configuration_problems(settings: Settings) -> list[str]:
             "file, or at a path where none exists yet."
         )
     return problems
+
+
+def api_base_problem(base: str, api_key: str) -> str | None:
+    """What is wrong with STRIPE_API_BASE: a URL the client could not reach Stripe at (it would
+    spend its retries before saying so), one with a path (requests add /v1/... themselves), or
+    plain HTTP to another machine with a live key, which would send the key in clear text."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"STRIPE_API_BASE {base!r} is not an http(s) URL such as https://api.stripe.com: fix "
+            "it, or unset it for Stripe's API."
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        return (
+            f"STRIPE_API_BASE {base!r} has a path: give the server alone, such as "
+            "https://api.stripe.com (the pipeline adds /v1/...)."
+        )
+    loopback = parts.hostname == "localhost" or _is_loopback_address(parts.hostname)
+    if parts.scheme == "http" and "_live_" in api_key and not loopback:
+        return (
+            f"STRIPE_API_BASE {base!r} is plain HTTP to another machine, which would send the "
+            "live STRIPE_API_KEY unencrypted: use https://."
+        )
+    return None
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_duckdb_file(path: Path) -> bool:

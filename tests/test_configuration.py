@@ -78,6 +78,12 @@ CASES = {
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_MEMORY_LIMIT": "lots"},
         ["DUCKDB_MEMORY_LIMIT 'lots' is not a size such as 1GB or 512MB"],
     ),
+    # checked before any request: each took 90 s of retries, and a path doubled /v1
+    "api base that is no server": (
+        "run",
+        {"STRIPE_API_KEY": "sk_test_x", "STRIPE_API_BASE": "https://api.stripe.com/v1"},
+        ["STRIPE_API_BASE 'https://api.stripe.com/v1' has a path: give the server alone"],
+    ),
     "unreachable api": (
         "run",
         {"STRIPE_API_KEY": "sk_test_x", "STRIPE_API_BASE": "http://127.0.0.1:9"},
