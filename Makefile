@@ -27,7 +27,7 @@ run: setup  ## extract → landing → raw → dbt → checks, then print a summ
 check: setup  ## the whole graph with every check, for CI: exits 1 when an ERROR check fails
 	$(BIN)/python -m stripe_assets.launcher check
 
-bench: setup  ## benchmarks against the sandbox on loopback (~30 min): data/bench/results.json
+bench: setup  ## benchmarks against the sandbox on loopback (~30 min): docs/bench/results.json
 	$(BIN)/python -m stripe_assets.benchmark
 
 rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)

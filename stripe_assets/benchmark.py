@@ -1,7 +1,8 @@
 """`make bench`: how fast extraction runs against Stripe's rate limits, and what the rest costs.
 
 Every figure is measured here, on loopback, against the sandbox, and printed as a table and
-written to data/bench/results.json as a list of {"name", "value", "unit"}:
+written to docs/bench/results.json as a list of {"name", "value", "unit"}: tracked, so the
+latest figures live beside the code and no commit edits the README for a timing.
 
 1. ceiling_ratio_test / ceiling_ratio_live: a full extraction from a sandbox that answers in
    250 ms and allows 25 (test mode) or 100 (live mode) requests a second; objects per second
@@ -38,7 +39,7 @@ from stripe_assets.defs.stripe.client import STRIPE_API_VERSION
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 
-RESULTS = PROJECT_ROOT / "data" / "bench" / "results.json"
+RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PAGE = 100
 CEILING_BUSINESS = ("--customers", "6000", "--seed", "3", "--start", "2023-11-01")
 STAGE_STEPS = {"stripe_landing": "extract", "stripe_raw": "raw", "stripe_dbt_models": "dbt"}
