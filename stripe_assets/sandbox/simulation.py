@@ -252,27 +252,7 @@ class Simulation:
                     amount = monthly * (catalog.YEARLY_MONTHS_CHARGED if interval == "year" else 1)
                     price = self._price(product, currency, amount, interval, "licensed")
                     self.plan_prices[(plan.name, currency, interval)] = price
-        self.seat_prices: dict[str, list[Price]] = defaultdict(list)
-        team = next(p for p in self.business.products if p.name == "Team")
-        for plan in catalog.PLANS:
-            if plan.name != "Team":
-                continue
-            for currency, seat in plan.monthly.items():
-                for mode, tiers in catalog.SEAT_TIERS.items():
-                    price = self._price(team, currency, None, "month", "licensed")
-                    price.tiers_mode, price.nickname = mode, f"{price.nickname} ({mode})"
-                    price.tiers = tuple(
-                        Tier(up_to, round(seat * unit), round(seat * flat))
-                        for up_to, unit, flat in tiers
-                    )
-                    self.seat_prices[currency].append(price)
-                seats, priced_as = catalog.SEAT_PACK
-                price = self._price(team, currency, round(seat * priced_as), "month", "licensed")
-                price.transform_quantity, price.nickname = (
-                    (seats, "up"),
-                    f"{price.nickname} (packs)",
-                )
-                self.seat_prices[currency].append(price)
+        self._build_seat_prices()
         usage = self._product("API usage")
         self.metered_prices = {
             c: self._price(usage, c, a, "month", "metered")
@@ -303,6 +283,26 @@ class Simulation:
         self._at(self.start + int(span * 0.3), self._delete_product, beta)
         self._at(self.start + int(span * 0.4), self._raise_starter_price)
         self._at(self.start + int(span * 0.7), self._delete_coupon, catalog.RETIRED_COUPON)
+
+    def _build_seat_prices(self) -> None:
+        """Team's seats sold in tiers and in packs (catalog.SEAT_TIERS, SEAT_PACK), monthly."""
+        self.seat_prices: dict[str, list[Price]] = defaultdict(list)
+        team = next(p for p in self.business.products if p.name == "Team")
+        plan = next(p for p in catalog.PLANS if p.name == "Team")
+        seats, priced_as = catalog.SEAT_PACK
+        for currency, seat in plan.monthly.items():
+            for mode, tiers in catalog.SEAT_TIERS.items():
+                price = self._price(team, currency, None, "month", "licensed")
+                price.tiers_mode, price.nickname = mode, f"{price.nickname} ({mode})"
+                price.tiers = tuple(
+                    Tier(up_to, round(seat * unit), round(seat * flat))
+                    for up_to, unit, flat in tiers
+                )
+                self.seat_prices[currency].append(price)
+            price = self._price(team, currency, round(seat * priced_as), "month", "licensed")
+            price.transform_quantity = (seats, "up")
+            price.nickname = f"{price.nickname} (packs)"
+            self.seat_prices[currency].append(price)
 
     def _product(self, name: str) -> Product:
         product = Product(self.new_id("prod"), name, self.now, self.now)

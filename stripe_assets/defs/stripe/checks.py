@@ -89,8 +89,7 @@ def raw_checks(
         for table in TABLES:
             key = raw_key(table)
             for name, evaluate in ((ID_CHECK, _check_ids), (REFERENCES_CHECK, _check_references)):
-                if dg.AssetCheckKey(key, name) in selected:
-                    check = dg.AssetCheckKey(key, name)
+                if (check := dg.AssetCheckKey(key, name)) in selected:
                     yield guarded(check, table, evaluate, con, storage, table)
             if dg.AssetCheckKey(key, VOLUME_CHECK) in selected:
                 yield _check_volume(context.instance, key)

@@ -352,7 +352,7 @@ class StripeSync:
         size = state.get(TABLE_SIZES_STATE_KEY, {}).get(resource.table)
         if size is None:  # a landing zone from before sizes were kept: read changes, as before
             return False
-        recent = sum(_created(change.obj) >= changes.since for change in stale)
+        recent = _created_since(stale, changes.since)
         read_requests = len(stale) - recent + (-(-recent // PAGE_SIZE))
         list_requests = (size + changes.created[resource.table]) // PAGE_SIZE + BACKFILL_WINDOWS
         return read_requests > list_requests
@@ -406,7 +406,7 @@ class StripeSync:
         extracted_at = datetime.now(UTC)
         stale = self._stale(resource, changes)
         listed: dict[str, StripeObject] = {}
-        if sum(_created(change.obj) >= changes.since for change in stale) > 1:
+        if _created_since(stale, changes.since) > 1:
             for page in self.list_pages(resource, {"created[gte]": changes.since}):
                 listed.update((obj["id"], obj) for obj in page)
         stale_ids = {change.obj["id"] for change in stale}
@@ -416,10 +416,7 @@ class StripeSync:
             object_id = change.obj["id"]
             if object_id not in stale_ids:
                 return change
-            if object_id in listed:
-                return Change(listed[object_id], False, STRIPE_API_VERSION)
-            path = f"{resource.path}/{object_id}"
-            obj = self.client.get(path, resource.retrieve_params(), resource=resource.table)
+            obj = listed.get(object_id) or self._retrieve(resource, object_id)
             return Change(obj, False, STRIPE_API_VERSION)
 
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
@@ -524,8 +521,10 @@ def _ids_at(objects: list[StripeObject], path: str) -> set[str]:
     return {value for obj in objects if isinstance(value := field_value(obj, path), str)}
 
 
-def _created(obj: StripeObject) -> int:
-    return obj.get("created") or obj.get("date") or 0  # invoice items have a `date`
+def _created_since(changes: list[Change], since: int) -> int:
+    """How many of the changed objects were created at `since` or later (a list filtered on
+    `created` returns them a hundred a request); invoice items have a `date` instead."""
+    return sum((c.obj.get("created") or c.obj.get("date") or 0) >= since for c in changes)
 
 
 def _event_cursor(event: StripeObject) -> dict:

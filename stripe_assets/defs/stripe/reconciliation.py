@@ -46,22 +46,6 @@ def sample_ids(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
         raise MissingColumn(column.group(1) if column else str(error).splitlines()[0]) from None
 
 
-def missing_column_result(
-    key: dg.AssetCheckKey, tables: str, column: MissingColumn
-) -> dg.AssetCheckResult:
-    """The failed check for a raw table without a column it reads: one sentence, and the checks
-    after it still run."""
-    return dg.AssetCheckResult(
-        asset_key=key.asset_key,
-        check_name=key.name,
-        passed=False,
-        description=f"Raw {tables} has no column `{column}`, which this check reads: the "
-        "objects synced so far lack that field, so the check fails until a sync brings it; "
-        "leave the table out of STRIPE_RESOURCES to do without it.",
-        metadata={"missing_column": str(column)},
-    )
-
-
 def _disagrees(amount: str, currency: str) -> str:
     """SQL: the balance transaction `bt` does not hold `amount` (minor units of `currency`): as
     is, or converted at its `exchange_rate` into its own currency, as Stripe converts a charge in
@@ -195,11 +179,20 @@ RECONCILIATIONS = {
 def guarded(
     key: dg.AssetCheckKey, tables: str, evaluate: Callable[..., dg.AssetCheckResult], *arguments
 ) -> dg.AssetCheckResult:
-    """A check's result, or its one-sentence failure when raw lacks a column it reads."""
+    """A check's result, or, when raw lacks a column it reads, its failure in one sentence: the
+    checks after it still run."""
     try:
         return evaluate(*arguments)
     except MissingColumn as column:
-        return missing_column_result(key, tables, column)
+        return dg.AssetCheckResult(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=False,
+            description=f"Raw {tables} has no column `{column}`, which this check reads: the "
+            "objects synced so far lack that field, so the check fails until a sync brings it; "
+            "leave the table out of STRIPE_RESOURCES to do without it.",
+            metadata={"missing_column": str(column)},
+        )
 
 
 def reconcile(
