@@ -25,11 +25,17 @@ EXPECTED_GRAPH = {
     "intermediate/int_subscription_item_versions": [
         "intermediate/int_price_tiers",
         "staging/stg_stripe__invoice_items",
+        "staging/stg_stripe__invoice_line_items",
         "staging/stg_stripe__prices",
         "staging/stg_stripe__subscription_items",
         "staging/stg_stripe__subscriptions",
     ],
-    "intermediate/int_subscription_discounts": ["staging/stg_stripe__subscriptions"],
+    "intermediate/int_subscription_discounts": [
+        "staging/stg_stripe__coupons",
+        "staging/stg_stripe__customers",
+        "staging/stg_stripe__invoices",
+        "staging/stg_stripe__subscriptions",
+    ],
     "intermediate/int_subscription_counted_periods": [
         "staging/stg_stripe__invoices",
         "staging/stg_stripe__subscriptions",

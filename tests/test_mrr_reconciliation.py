@@ -4,15 +4,16 @@ A sandbox of 2,000 customers over 3 years with every lifecycle case on (trials, 
 and dunning, unpaid spells, pauses, upgrades, seat changes, forever/once/repeating coupons, price
 rises, cancellations, returns) runs through the pipeline as `make run` runs it. Every month and
 currency of `analytics.mrr_monthly` must equal `/_sandbox/truth` (one minor unit of rounding is
-the only tolerance), before and after the business lives on (`advance`) and an incremental run
-picks the changes up; and the MRR bridge must close every month.
+the only tolerance), before and after the business lives on (`advance`, 10 days and then 25 more)
+and incremental runs pick the changes up; and the MRR bridge must close every month.
 
 Its account's default API version is 2024-06-20, as on most real accounts, so the events the
 incremental run reads carry objects in that older shape (the pipeline, crash and S3 tests
 reconcile an account on our pinned version); and it settles in USD what it charges in EUR, GBP
 and JPY, so its balance transactions are converted at Stripe's `exchange_rate`, which the raw
 reconciliation and revenue_daily follow. Its business has tiered and package prices, upgrades
-from a free price and Stripe's own fees.
+from a free price, plan switches without proration, stacked discounts and customers' own
+discounts (some of them on customers deleted since), and Stripe's own fees.
 """
 
 import os
@@ -111,7 +112,16 @@ def test_history_needs_rebuilding(first_run: dict, workspace: Workspace):
             workspace, 'select distinct status from "stripe"."staging"."stg_stripe__subscriptions"'
         )
     }
+    (stacked, deleted_customers_own) = query(
+        workspace,
+        "select count(*) filter (where discount_position > 1), "
+        "count(*) filter (where is_customer_discount and customers.is_deleted) "
+        'from "stripe"."intermediate"."int_subscription_discounts" as discounts '
+        'inner join "stripe"."staging"."stg_stripe__subscriptions" using (subscription_id) '
+        'inner join "stripe"."staging"."stg_stripe__customers" as customers using (customer_id)',
+    )[0]
     assert changed_items > 0 and unpaid_spells > 0 and forever_coupons > 0
+    assert stacked > 0 and deleted_customers_own > 0
     assert {"active", "canceled", "past_due", "unpaid", "trialing", "paused"} <= statuses
 
 
@@ -133,6 +143,19 @@ def test_mrr_still_equals_truth_after_the_business_lives_on(
     # ten days of changes are normalized in the run's own process
     *_, incremental = landing_normalize_processes(workspace)
     assert incremental == 1
+
+
+def test_mrr_equals_truth_35_days_on(
+    first_run: dict, business: RunningSandbox, workspace: Workspace
+):
+    """25 days more (35 since the first run), synced again from the events of those days."""
+    before = truth_of(business)["as_of"]
+    answer = requests.post(f"{business.url}/_sandbox/advance", json={"days": 25}, timeout=300)
+    assert answer.status_code == 200, answer.text
+    truth = run_pipeline(business, workspace)
+    assert truth["as_of"] > before > first_run["as_of"]
+    assert_mrr_equals_truth(workspace, truth)
+    assert_bridge_closes(workspace)
 
 
 def test_the_backfill_is_normalized_on_every_core(first_run: dict, workspace: Workspace):

@@ -183,8 +183,12 @@ def _everything_served(sandbox: RunningSandbox, listed: dict[str, list]) -> list
     served.append(("invoice lines", _served(sandbox, f"/v1/invoices/{invoice.id}/lines")))
     subscription = listed["subscriptions"][0].id
     served.append(("items", _served(sandbox, "/v1/subscription_items", subscription=subscription)))
-    expanded = _served(sandbox, "/v1/subscriptions", status="all", **{"expand[]": "data.discounts"})
+    coupons = {"expand[]": "data.discounts.source.coupon"}
+    expanded = _served(sandbox, "/v1/subscriptions", status="all", **coupons)
     served.append(("expanded discounts", expanded))
+    coupon = {"expand[]": "data.discount.source.coupon"}
+    served.append(("customers' discounts", _served(sandbox, "/v1/customers", **coupon)))
+    served.append(("invoices' discounts", _served(sandbox, "/v1/invoices", **coupons)))
     served.append(
         ("prices with tiers", _served(sandbox, "/v1/prices", **{"expand[]": "data.tiers"}))
     )
@@ -275,6 +279,9 @@ def test_the_business_contains_every_case(listed, full_truth):
     assert {"past_due", "trialing", "canceled", "active"} <= {s.status for s in subscriptions}
     assert any(s.trial_end for s in subscriptions), "trials"
     assert any(s.discounts for s in subscriptions), "discounted subscriptions"
+    assert any(len(s.discounts) > 1 for s in subscriptions), "stacked discounts"
+    assert any(c.discount for c in listed["customers"]), "a customer's own discount"
+    assert _unprorated_switches(listed), "a plan switched with proration_behavior=none"
     assert any(i.proration for i in listed["invoice_items"]), "prorations"
     assert any(not i.proration for i in listed["invoice_items"]), "one-off invoice items"
     assert any(p.recurring.usage_type == "metered" for p in listed["prices"]), "metered price"
@@ -432,3 +439,24 @@ def test_the_latest_event_about_an_object_carries_it_as_the_api_returns_it(full_
         assert current.json() == obj, (event["type"], object_id)
         compared += 1
     assert compared > 100
+
+
+def _unprorated_switches(listed) -> set[str]:
+    """Items billed at another price than in their previous period, with no proration."""
+    prorated = {
+        ii.parent.subscription_details.subscription_item
+        for ii in listed["invoice_items"]
+        if ii.proration and ii.parent.subscription_details
+    }
+    billed: dict[str, list[tuple[int, str]]] = {}
+    for invoice in listed["invoices"]:
+        for line in invoice.lines.data:
+            details = line.parent.subscription_item_details
+            if details and not details.proration:
+                price = line.pricing.price_details.price
+                billed.setdefault(details.subscription_item, []).append((line.period.start, price))
+    return {
+        item
+        for item, periods in billed.items()
+        if item not in prorated and len({price for _, price in periods}) > 1
+    }

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import objects, truth
+from .records import Coupon
 from .simulation import Business, Simulation
 
 StripeObject = dict[str, Any]
@@ -269,7 +270,8 @@ class SandboxApi:
         ):
             by_id.update((record.id, record) for record in getattr(business, attribute))
         # discounts have no list endpoint; they are reached by expanding `discounts`
-        by_id.update((s.discount.id, s.discount) for s in business.subscriptions if s.discount)
+        by_id.update((d.id, d) for s in business.subscriptions for d in s.discounts)
+        by_id.update((c.discount.id, c.discount) for c in business.customers if c.discount)
         self.listings, self.by_id = listings, by_id
         gc.freeze()  # the indexes live as long as the records: keep them out of GC scans
 
@@ -439,13 +441,18 @@ class SandboxApi:
             # includable rather than expandable: present only when asked for
             return {**obj, "tiers": objects.price_tiers(self.by_id[obj["id"]])}
         value = obj.get(head) if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and (obj.get("deleted") or (value is None and head in obj)):
+            return obj  # an empty field (a customer with no discount) stays empty
         if isinstance(value, list):  # a list of ids (`discounts`) expands element by element
             return {**obj, head: [self._expanded(element, rest, path) for element in value]}
         return {**obj, head: self._expanded(value, rest, path)}
 
     def _expanded(self, value: Any, rest: list[str], path: str) -> StripeObject:
         if isinstance(value, str) and value in self.by_id:
-            value = self._render(self.by_id[value])
+            record = self.by_id[value]
+            # a discount's coupon expands in full even once deleted (and no longer `valid`)
+            is_coupon = isinstance(record, Coupon)
+            value = objects.coupon_body(record) if is_coupon else self._render(record)
         if not isinstance(value, dict):
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
         return self._expand_path(value, rest, path) if rest else value

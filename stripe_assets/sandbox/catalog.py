@@ -83,3 +83,8 @@ COUPONS = [
     ),
 ]
 RETIRED_COUPON = "Spring 20% for 3 months"  # deleted part-way through the history
+# Some customers get a coupon of their own, for all their subscriptions; some subscriptions stack
+# a second coupon on their first.
+CUSTOMER_DISCOUNT_SHARE = 0.04  # of customers, at signup
+STACKED_DISCOUNT_SHARE = 0.3  # of subscriptions with a coupon
+UNPRORATED_SHARE = 0.3  # of paid plan switches, made with proration_behavior=none

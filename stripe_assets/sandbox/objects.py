@@ -130,7 +130,7 @@ def customer(record: Customer) -> StripeObject:
         "default_source": None,
         "delinquent": is_delinquent(record),
         "description": None,
-        "discount": None,
+        "discount": discount(record.discount) if record.discount else None,
         "email": record.email,
         "invoice_prefix": record.id[-8:].upper(),
         "invoice_settings": {
@@ -287,20 +287,21 @@ def coupon_body(record: Coupon) -> StripeObject:
 
 
 def discount(record: Discount) -> StripeObject:
+    """A discount names its coupon by id (`source.coupon` is expandable)."""
     subscription = record.subscription
     return {
         "id": record.id,
         "object": "discount",
         "checkout_session": None,
-        "customer": subscription.customer.id,
+        "customer": record.customer.id,
         "customer_account": None,
         "end": record.end,
         "invoice": None,
         "invoice_item": None,
         "promotion_code": None,
-        "source": {"coupon": coupon_body(record.coupon), "type": "coupon"},
+        "source": {"coupon": record.coupon.id, "type": "coupon"},
         "start": record.start,
-        "subscription": subscription.id,
+        "subscription": subscription.id if subscription else None,
         "subscription_item": None,
     }
 
@@ -361,7 +362,7 @@ def subscription(record: Subscription) -> StripeObject:
         "default_source": None,
         "default_tax_rates": [],
         "description": None,
-        "discounts": [record.discount.id] if record.discount else [],
+        "discounts": [d.id for d in record.discounts],
         "ended_at": record.ended_at,
         "invoice_settings": {
             "account_tax_ids": None,
@@ -442,10 +443,8 @@ def invoice_line(record: InvoiceLine, invoice_record: Invoice) -> StripeObject:
         "currency": invoice_record.currency,
         "description": record.description,
         "discount_amounts": [
-            {"amount": record.discount_amount, "discount": invoice_record.discount.id}
-        ]
-        if invoice_record.discount and record.discount_amount
-        else [],
+            {"amount": amount, "discount": d.id} for d, amount in record.discount_amounts if amount
+        ],
         "discountable": record.amount > 0,
         "discounts": [],
         "invoice": invoice_record.id,
@@ -514,7 +513,7 @@ def invoice(record: Invoice) -> StripeObject:
         "default_source": None,
         "default_tax_rates": [],
         "description": None,
-        "discounts": [record.discount.id] if record.discount else [],
+        "discounts": [d.id for d in record.discounts],
         "due_date": None,
         "effective_at": record.finalized_at,
         "ending_balance": 0 if record.finalized_at else None,
@@ -565,10 +564,8 @@ def invoice(record: Invoice) -> StripeObject:
         "test_clock": None,
         "total": total,
         "total_discount_amounts": [
-            {"amount": record.total_discount, "discount": record.discount.id}
-        ]
-        if record.discount
-        else [],
+            {"amount": record.discount_total(d), "discount": d.id} for d in record.discounts
+        ],
         "total_excluding_tax": total,
         "total_pretax_credit_amounts": [],
         "total_taxes": [],

@@ -92,9 +92,12 @@ class Coupon:
 
 @dataclass(slots=True, eq=False)
 class Discount:
+    """A coupon redeemed on a subscription, or on a customer for all its subscriptions."""
+
     id: str
     coupon: Coupon
-    subscription: Subscription
+    customer: Customer
+    subscription: Subscription | None  # None: the customer's own discount
     start: int
     end: int | None  # repeating coupons end; forever and once do not
 
@@ -112,6 +115,7 @@ class Customer:
     country: str
     city: str
     deleted_at: int | None = None
+    discount: Discount | None = None
     subscriptions: list[Subscription] = field(default_factory=list)
 
 
@@ -123,6 +127,9 @@ class SubscriptionItem:
     quantity: int
     created: int
     deleted_at: int | None = None
+    # after a change made with proration_behavior=none: the price and quantity billed until
+    # then, which MRR counts until a period is billed at the new ones (truth.py)
+    counted: tuple[Price, int] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -144,7 +151,7 @@ class Subscription:
     current_period_end: int
     billing_anchor: int
     items: list[SubscriptionItem] = field(default_factory=list)
-    discount: Discount | None = None
+    discounts: list[Discount] = field(default_factory=list)
     trial_start: int | None = None
     trial_end: int | None = None
     cancel_at_period_end: bool = False
@@ -161,6 +168,16 @@ class Subscription:
     @property
     def live_items(self) -> list[SubscriptionItem]:
         return [item for item in self.items if item.deleted_at is None]
+
+    def discounts_at(self, instant: int) -> list[Discount]:
+        """The discounts in effect, in the order Stripe applies them: the subscription's own,
+        or, when it has none, its customer's (a subscription whose `discounts` are empty
+        "inherits the discount from the subscription's customer")."""
+        own = [d for d in self.discounts if d.applies_at(instant)]
+        inherited = self.customer.discount
+        if own or inherited is None or not inherited.applies_at(instant):
+            return own
+        return [inherited]
 
 
 @dataclass(slots=True, eq=False)
@@ -192,9 +209,13 @@ class InvoiceLine:
     quantity: int
     price: Price | None
     proration: bool
-    discount_amount: int = 0
+    discount_amounts: list[tuple[Discount, int]] = field(default_factory=list)
     subscription_item: SubscriptionItem | None = None
     invoice_item: InvoiceItem | None = None
+
+    @property
+    def discount_amount(self) -> int:
+        return sum(amount for _, amount in self.discount_amounts)
 
 
 @dataclass(slots=True, eq=False)
@@ -211,7 +232,7 @@ class Invoice:
     customer_name: str
     customer_address: tuple[str, str]  # (country, city)
     lines: list[InvoiceLine] = field(default_factory=list)
-    discount: Discount | None = None
+    discounts: list[Discount] = field(default_factory=list)
     status: str = "draft"  # draft | open | paid | uncollectible | void
     finalized_at: int | None = None
     paid_at: int | None = None
@@ -229,6 +250,9 @@ class Invoice:
     @property
     def total_discount(self) -> int:
         return sum(line.discount_amount for line in self.lines)
+
+    def discount_total(self, discount: Discount) -> int:
+        return sum(a for line in self.lines for d, a in line.discount_amounts if d is discount)
 
     @property
     def total(self) -> int:

@@ -124,6 +124,8 @@ class Simulation:
         # the billing setups added since (free-to-paid upgrades, ...) draw from a stream of
         # their own, so that each one added leaves the rest of a seed's business as it was
         self.setup_rng = random.Random(plan.seed + 2)
+        self.discount_rng = random.Random(plan.seed + 3)
+        self.proration_rng = random.Random(plan.seed + 4)
         self.start = midnight(plan.start)
         self.business = Business(as_of=self.start, events_retention_days=plan.events_retention_days)
         self._queue: list[tuple[int, int, Callable, tuple]] = []
@@ -363,6 +365,9 @@ class Simulation:
             city=city,
         )
         self.business.customers.append(customer)
+        if self.plan.full and self.discount_rng.random() < catalog.CUSTOMER_DISCOUNT_SHARE:
+            coupon = self.discount_rng.choice(self._usable_coupons(currency))
+            customer.discount = self._redeem(coupon, customer, None)
         self._emit("customer.created", customer)
         self._at(self.now + self.rng.randint(30, 900), self._subscribe, customer, True)
 
@@ -446,20 +451,39 @@ class Simulation:
         subscription.items.append(item)
         self.business.subscription_items.append(item)
 
-    def _apply_coupon(self, subscription: Subscription) -> None:
-        currency = subscription.currency
-        usable = [
+    def _usable_coupons(self, currency: str) -> list[Coupon]:
+        return [
             c
             for c in self.business.coupons
             if c.deleted_at is None and (c.currency is None or c.currency == currency)
         ]
+
+    def _apply_coupon(self, subscription: Subscription) -> None:
+        """A coupon on the subscription, now and then a second one stacked on it.
+
+        A customer with a discount of its own keeps it for all its subscriptions: none gets one
+        (so no subscription discount that ends hands the customer's back, which Stripe's
+        subscriptions, dropping ended discounts, would not show afterwards).
+        """
+        usable = self._usable_coupons(subscription.currency)
         coupon = self.rng.choice(usable)
+        if subscription.customer.discount is not None:
+            return
+        subscription.discounts.append(self._redeem(coupon, subscription.customer, subscription))
+        others = [c for c in usable if c is not coupon]
+        if self.discount_rng.random() < catalog.STACKED_DISCOUNT_SHARE:
+            second = self.discount_rng.choice(others)
+            subscription.discounts.append(self._redeem(second, subscription.customer, subscription))
+
+    def _redeem(
+        self, coupon: Coupon, customer: Customer, subscription: Subscription | None
+    ) -> Discount:
         coupon.times_redeemed += 1
         self._touch("coupon.updated", coupon)
         end = None
         if coupon.duration == "repeating":
             end = add_months(self.now, coupon.duration_in_months or 1)
-        subscription.discount = Discount(self.new_id("di", 24), coupon, subscription, self.now, end)
+        return Discount(self.new_id("di", 24), coupon, customer, subscription, self.now, end)
 
     def _start_period(self, subscription: Subscription, start: int) -> None:
         months = subscription.items[0].price.months_per_period
@@ -581,9 +605,12 @@ class Simulation:
             self._at(self.now + self.rng.randint(1, 90) * DAY, self._delete_customer, customer)
 
     def _switch_plan(self, subscription: Subscription) -> None:
-        """Upgrade or downgrade mid-period, prorated on the next invoice (Stripe's default):
-        Starter and Professional trade places, Free moves up to Starter (the unused free time
-        is credited at 0, as Stripe does)."""
+        """Upgrade or downgrade mid-period: Starter and Professional trade places, Free moves
+        up to Starter (the unused free time is credited at 0, as Stripe does).
+
+        Mostly prorated on the next invoice (Stripe's default); some switches are made with
+        proration_behavior=none, which leaves no invoice item: the new price is first billed
+        when the next period starts, and MRR counts it from then (docs/DESIGN.md §2)."""
         if subscription.status not in COUNTED_STATUSES:
             return
         item = subscription.items[0]
@@ -591,7 +618,11 @@ class Simulation:
         target = "Professional" if old.product.name == "Starter" else "Starter"
         new = self.plan_prices[(target, subscription.currency, old.interval)]
         previous = {"items": objects.render_items(subscription)}
-        self._prorate(subscription, item, new, item.quantity)
+        unprorated = old.unit_amount and self.proration_rng.random() < catalog.UNPRORATED_SHARE
+        if unprorated:
+            item.counted = item.counted or (old, item.quantity)
+        else:
+            self._prorate(subscription, item, new, item.quantity)
         item.price = new
         self._emit("customer.subscription.updated", subscription, previous)
         self._record_mrr(subscription)
@@ -692,6 +723,10 @@ class Simulation:
         )
         for item in subscription.live_items:
             self._add_line_for_item(invoice, item, trial)
+        if any(item.counted for item in subscription.items):  # billed at last: counted now
+            for item in subscription.items:
+                item.counted = None
+            self._record_mrr(subscription)
         for pending in self._pending_items.pop(customer.id, []):
             pending.invoice = invoice
             self._touch("invoiceitem.updated", pending)
@@ -745,30 +780,30 @@ class Simulation:
         )
 
     def _apply_discount(self, invoice: Invoice, subscription: Subscription) -> None:
-        discount = subscription.discount
-        if discount is None or not discount.applies_at(self.now):
-            return
-        if discount.coupon.duration == "once" and any(
-            i.discount is discount for i in subscription.invoices
-        ):
-            return
+        """Each discount in effect, in order, on what the ones before it left of the invoice;
+        each one's amount shared among the lines in proportion to what is left of them."""
         discountable = [line for line in invoice.lines if line.amount > 0]
-        subtotal = sum(line.amount for line in discountable)
-        if subtotal <= 0:
-            return
-        coupon = discount.coupon
-        if coupon.percent_off is not None:
-            total_off = round(subtotal * Fraction(str(coupon.percent_off)) / 100)
-        else:
-            total_off = min(coupon.amount_off or 0, subtotal)
-        invoice.discount = discount
-        remaining = total_off
-        for index, line in enumerate(discountable):
-            share = (
-                remaining if index == len(discountable) - 1 else total_off * line.amount // subtotal
-            )
-            line.discount_amount = share
-            remaining -= share
+        for discount in subscription.discounts_at(self.now):
+            if discount.coupon.duration == "once" and any(
+                discount in i.discounts for s in discount.customer.subscriptions for i in s.invoices
+            ):
+                continue
+            left = {id(line): line.amount - line.discount_amount for line in discountable}
+            subtotal = sum(left.values())
+            if subtotal <= 0:
+                return
+            coupon = discount.coupon
+            if coupon.percent_off is not None:
+                total_off = round(subtotal * Fraction(str(coupon.percent_off)) / 100)
+            else:
+                total_off = min(coupon.amount_off or 0, subtotal)
+            invoice.discounts.append(discount)
+            remaining = total_off
+            for index, line in enumerate(discountable):
+                last = index == len(discountable) - 1
+                share = remaining if last else total_off * left[id(line)] // subtotal
+                line.discount_amounts.append((discount, share))
+                remaining -= share
 
     def _collect(self, invoice: Invoice, first_invoice: bool) -> None:
         subscription = invoice.subscription
@@ -1078,7 +1113,7 @@ class Simulation:
     # -- MRR history for the ledger ------------------------------------------------------------
 
     def _record_mrr(self, subscription: Subscription) -> None:
-        point = MrrPoint(self.now, subscription.status, subscription_mrr(subscription))
+        point = MrrPoint(self.now, subscription.status, subscription_mrr(subscription, self.now))
         history = subscription.history
         if history and history[-1].at == self.now:
             history[-1] = point
@@ -1086,23 +1121,32 @@ class Simulation:
             history.append(point)
 
 
-def subscription_mrr(subscription: Subscription) -> Fraction:
+def subscription_mrr(subscription: Subscription, instant: int) -> Fraction:
     """MRR in minor units, exact: docs/DESIGN.md's definition applied to the current state."""
     if subscription.status not in COUNTED_STATUSES:
         return Fraction(0)
-    licensed = [i for i in subscription.live_items if i.price.usage_type == "licensed"]
+    licensed = [
+        item.counted or (item.price, item.quantity)
+        for item in subscription.live_items
+        if item.price.usage_type == "licensed"
+    ]
     if not licensed:
         return Fraction(0)
-    months = licensed[0].price.months_per_period
-    gross = sum((Fraction(i.price.amount(i.quantity), months) for i in licensed), Fraction(0))
-    discount = subscription.discount
-    if discount is not None and discount.coupon.duration == "forever":
+    months = licensed[0][0].months_per_period
+    gross = sum(
+        (Fraction(price.amount(quantity), months) for price, quantity in licensed), Fraction(0)
+    )
+    # forever discounts, compounded in the order Stripe applies them (never below zero)
+    for discount in subscription.discounts_at(instant):
         coupon = discount.coupon
+        if coupon.duration != "forever":
+            continue
         if coupon.percent_off is not None:
             gross *= 1 - Fraction(str(coupon.percent_off)) / 100
         else:
             gross -= Fraction(coupon.amount_off or 0, months)
-    return max(gross, Fraction(0))
+        gross = max(gross, Fraction(0))
+    return gross
 
 
 def _season(instant: int) -> float:

@@ -52,19 +52,27 @@ subscriptions as (
 
 ),
 
+invoice_line_items as (
+
+    select * from {{ ref('stg_stripe__invoice_line_items') }}
+
+),
+
 item_changes as (
 
     select
         subscription_item_id,
         period_start_at as changed_at,
-        -- a lone line is a credit only when negative (a debit alone names no old state)
+        -- a lone line is a credit only when negative (a debit alone names no old state) ...
         case when count(*) > 1 or min(amount) < 0 then arg_min(price_id, amount) end
             as price_id_before,
         case when count(*) > 1 or min(amount) < 0 then arg_min(quantity, amount) end
             as quantity_before,
-        row_number() over (
-            partition by subscription_item_id order by period_start_at
-        ) as change_number
+        -- ... and a debit only when not negative (a credit alone names no new state)
+        case when count(*) > 1 or max(amount) >= 0 then arg_max(price_id, amount) end
+            as price_id_after,
+        case when count(*) > 1 or max(amount) >= 0 then arg_max(quantity, amount) end
+            as quantity_after
     from invoice_items
     where is_proration and subscription_item_id is not null
     group by
@@ -73,43 +81,162 @@ item_changes as (
 
 ),
 
-version_starts as (
+billed_periods as (
 
+    -- each period a licensed item was billed for (in advance), at that period's price and quantity
     select
-        subscription_item_id,
-        created_at as valid_from_at,
-        1 as next_change_number
-    from subscription_items
+        invoice_line_items.subscription_item_id,
+        invoice_line_items.period_start_at as billed_from_at,
+        any_value(invoice_line_items.price_id) as price_id,
+        any_value(invoice_line_items.quantity) as quantity
+    from invoice_line_items
+    inner join prices
+        on invoice_line_items.price_id = prices.price_id
+    where invoice_line_items.parent_type = 'subscription_item_details'
+        and not invoice_line_items.is_proration
+        and coalesce(prices.recurring_usage_type, 'licensed') = 'licensed'
+    group by
+        invoice_line_items.subscription_item_id,
+        invoice_line_items.period_start_at
+
+),
+
+known_states as (
+
+    -- the state an item is known to have had from an instant on (precedence: lowest wins)
+    select subscription_item_id, changed_at as known_from_at, price_id_after as price_id,
+        quantity_after as quantity, 1 as precedence
+    from item_changes
+    where price_id_after is not null
 
     union all
 
+    select subscription_item_id, billed_from_at, price_id, quantity, 2
+    from billed_periods
+
+),
+
+first_credits as (
+
     select
         subscription_item_id,
-        changed_at as valid_from_at,
-        change_number + 1 as next_change_number
+        arg_min(
+            {'at': changed_at, 'price_id': price_id_before, 'quantity': quantity_before},
+            changed_at
+        ) as first_credit
     from item_changes
+    where price_id_before is not null
+    group by subscription_item_id
+
+),
+
+known_ends as (
+
+    select
+        subscription_item_id,
+        arg_min({'at': known_from_at, 'price_id': price_id, 'quantity': quantity}, known_from_at)
+            as first_known,
+        arg_max({'at': known_from_at, 'price_id': price_id, 'quantity': quantity}, known_from_at)
+            as last_known
+    from known_states
+    group by subscription_item_id
+
+),
+
+first_and_last as (
+
+    select
+        subscription_items.subscription_item_id,
+        subscription_items.created_at,
+        subscription_items.price_id,
+        subscription_items.quantity,
+        subscription_items.current_period_end_at,
+        first_credits.first_credit,
+        known_ends.first_known,
+        known_ends.last_known
+    from subscription_items
+    left join first_credits
+        on subscription_items.subscription_item_id = first_credits.subscription_item_id
+    left join known_ends
+        on subscription_items.subscription_item_id = known_ends.subscription_item_id
+
+),
+
+boundaries as (
+
+    select subscription_item_id, known_from_at, price_id, quantity, precedence
+    from known_states
+
+    union all
+
+    -- from its creation: the state its first change credits, or else its first billed state,
+    -- or else the item as it is now
+    select
+        subscription_item_id,
+        created_at,
+        case
+            when first_credit.at <= coalesce(first_known.at, first_credit.at)
+                then first_credit.price_id
+            else coalesce(first_known.price_id, price_id)
+        end,
+        case
+            when first_credit.at <= coalesce(first_known.at, first_credit.at)
+                then first_credit.quantity
+            else coalesce(first_known.quantity, quantity)
+        end,
+        3
+    from first_and_last
+
+    union all
+
+    -- changed since it was last billed or prorated (proration_behavior=none): the item as it
+    -- is now, from the next period it is billed for
+    select
+        subscription_item_id,
+        coalesce(current_period_end_at, last_known.at),
+        price_id,
+        quantity,
+        0
+    from first_and_last
+    where last_known.at is not null
+        and (last_known.price_id, last_known.quantity) is distinct from (price_id, quantity)
+
+),
+
+states as (
+
+    select *
+    from boundaries
+    qualify row_number() over (
+        partition by subscription_item_id, known_from_at order by precedence
+    ) = 1
+
+),
+
+changes as (
+
+    select *
+    from states
+    qualify (price_id, quantity) is distinct from lag((price_id, quantity)) over (
+        partition by subscription_item_id order by known_from_at
+    )
 
 ),
 
 versions as (
 
     select
-        version_starts.subscription_item_id,
+        changes.subscription_item_id,
         subscription_items.subscription_id,
-        version_starts.valid_from_at,
-        lead(version_starts.valid_from_at) over (
-            partition by version_starts.subscription_item_id
-            order by version_starts.valid_from_at
+        changes.known_from_at as valid_from_at,
+        lead(changes.known_from_at) over (
+            partition by changes.subscription_item_id order by changes.known_from_at
         ) as valid_to_at,
-        -- the state before the next change, or the item as it is now after the last one
-        coalesce(next_change.price_id_before, subscription_items.price_id) as price_id,
-        coalesce(next_change.quantity_before, subscription_items.quantity) as quantity
-    from version_starts
+        changes.price_id,
+        changes.quantity
+    from changes
     inner join subscription_items
-        on version_starts.subscription_item_id = subscription_items.subscription_item_id
-    left join item_changes as next_change
-        on version_starts.subscription_item_id = next_change.subscription_item_id
-        and version_starts.next_change_number = next_change.change_number
+        on changes.subscription_item_id = subscription_items.subscription_item_id
 
 ),
 

@@ -5,9 +5,11 @@
 
     Counted: in a period of int_subscription_counted_periods (past months), or status active
     or past_due now (current month). Its MRR: every licensed item version valid at that
-    instant (int_subscription_item_versions), less forever-coupon discounts
-    (int_subscription_discounts): a percentage off the total, an amount off per billing
-    period spread over the months of that period; never below zero.
+    instant (int_subscription_item_versions), less the forever-coupon discounts in effect then
+    (int_subscription_discounts: the subscription's own, or its customer's when it has none),
+    each in turn on what the ones before it left (stacked discounts compound, in the order
+    of the subscription's `discounts`): a percentage off, or an amount off per billing period
+    spread over the months of that period; never below zero.
 -#}
 
 with
@@ -148,23 +150,46 @@ gross_exact as (
 
 ),
 
-forever_discounts as (
+discounts_in_effect as (
 
     select
         gross_exact.month,
         gross_exact.subscription_id,
+        discounts.is_customer_discount,
+        discounts.discount_position,
+        discounts.is_mrr_reducing,
         -- percent_off has two decimals at most: basis points are exact
-        coalesce(sum(cast(round(discounts.percent_off * 100) as bigint)), 0) as percent_off_bp,
-        coalesce(sum(discounts.amount_off), 0) as amount_off
+        cast(coalesce(round(discounts.percent_off * 100), 0) as hugeint) as percent_off_bp,
+        -- amount_off per billing period x periods per year / 12, per month, over mrr_denominator
+        cast(coalesce(discounts.amount_off, 0) as hugeint)
+            * gross_exact.billing_periods_per_year
+            * (gross_exact.mrr_denominator // gross_exact.billing_denominator) as amount_off_term
     from gross_exact
     inner join discounts
         on gross_exact.subscription_id = discounts.subscription_id
-        and discounts.is_mrr_reducing
         and discounts.discount_start_at <= gross_exact.measured_at
         and (discounts.discount_end_at is null or gross_exact.measured_at < discounts.discount_end_at)
+    -- the customer's discount only while the subscription has none of its own
+    qualify not is_customer_discount
+        or count(*) filter (where not is_customer_discount)
+            over (partition by gross_exact.month, gross_exact.subscription_id) = 0
+
+),
+
+discount_stacks as (
+
+    select
+        month,
+        subscription_id,
+        list(
+            {'percent_off_bp': percent_off_bp, 'amount_off_term': amount_off_term}
+            order by discount_position
+        ) as steps
+    from discounts_in_effect
+    where is_mrr_reducing
     group by
-        gross_exact.month,
-        gross_exact.subscription_id
+        month,
+        subscription_id
 
 ),
 
@@ -173,39 +198,60 @@ discounted as (
     select
         gross_exact.month,
         gross_exact.subscription_id,
-        gross_exact.gross_numerator,
         gross_exact.mrr_denominator,
-        -- over mrr_denominator x 10000: percent in basis points; amount_off per billing
-        -- period x periods per year / 12 per month
-        greatest(
-            gross_exact.gross_numerator * (10000 - coalesce(forever_discounts.percent_off_bp, 0))
-            - cast(coalesce(forever_discounts.amount_off, 0) as hugeint)
-                * gross_exact.billing_periods_per_year
-                * (gross_exact.mrr_denominator // gross_exact.billing_denominator)
-                * 10000,
-            0
-        ) as mrr_numerator_bp
+        -- each forever discount in turn on what the ones before it left, never below zero:
+        -- `value` over mrr_denominator x `scale`, every step multiplying both by 10000
+        list_reduce(
+            coalesce(discount_stacks.steps, []),
+            lambda left_over, step: {
+                'value': greatest(
+                    left_over.value * (10000 - step.percent_off_bp)
+                    - step.amount_off_term * left_over.scale * 10000,
+                    0
+                ),
+                'scale': left_over.scale * 10000,
+                'percent_off_bp': 0,
+                'amount_off_term': 0
+            },
+            {
+                'value': cast(gross_exact.gross_numerator as hugeint),
+                'scale': cast(1 as hugeint),
+                'percent_off_bp': cast(0 as hugeint),
+                'amount_off_term': cast(0 as hugeint)
+            }
+        ) as net
     from gross_exact
-    left join forever_discounts
-        on gross_exact.month = forever_discounts.month
-        and gross_exact.subscription_id = forever_discounts.subscription_id
+    left join discount_stacks
+        on gross_exact.month = discount_stacks.month
+        and gross_exact.subscription_id = discount_stacks.subscription_id
+
+),
+
+exact as (
+
+    select
+        month,
+        subscription_id,
+        -- over mrr_denominator x 10000 at least, like every month without a stack
+        net.value * (greatest(net.scale, 10000) // net.scale) as mrr_numerator,
+        mrr_denominator * greatest(net.scale, 10000) as mrr_denominator
+    from discounted
 
 ),
 
 final as (
 
     select
-        discounted.month,
-        discounted.subscription_id,
+        exact.month,
+        exact.subscription_id,
         subscriptions.customer_id,
         subscriptions.currency,
-        cast(discounted.mrr_numerator_bp as hugeint) as mrr_numerator,
-        cast(discounted.mrr_denominator * 10000 as bigint) as mrr_denominator,
-        cast(discounted.mrr_numerator_bp as double) / (discounted.mrr_denominator * 10000)
-            as mrr_minor
-    from discounted
+        cast(exact.mrr_numerator as hugeint) as mrr_numerator,
+        cast(exact.mrr_denominator as bigint) as mrr_denominator,
+        cast(exact.mrr_numerator as double) / exact.mrr_denominator as mrr_minor
+    from exact
     inner join subscriptions
-        on discounted.subscription_id = subscriptions.subscription_id
+        on exact.subscription_id = subscriptions.subscription_id
 
 )
 

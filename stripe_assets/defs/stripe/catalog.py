@@ -12,9 +12,11 @@ How a resource is kept up to date (`sync`):
 Columns listed here are declared up front because they are often null: dlt only creates a column
 once it sees a value, and the dbt staging models must find every column they read.
 
-`expand` names id fields read as whole objects (a subscription's `discounts`, whose coupon the MRR
-models need and which no list endpoint serves). Event payloads carry such fields as bare ids, so
-an object that arrives through an event with one of them set is retrieved again, expanded.
+`expand` names id fields read as whole objects, a dotted path for one nested in another (the
+discounts of subscriptions, customers and invoices with their coupons, which the MRR models need
+and which no list endpoint serves as they were redeemed). Event payloads carry such fields as
+bare ids, so an object that arrives through an event with one of them set is retrieved again,
+expanded.
 
 `references` names the fields that hold another resource's id (a dotted path for one nested in
 a JSON field). Stripe stops listing an object
@@ -54,12 +56,18 @@ class StripeResource:
 
     def needs_expanding(self, obj: dict) -> bool:
         """Whether an object (from an event) holds a bare id where we read expanded objects."""
-        for name in self.expand:
-            value = obj.get(name)
-            values = value if isinstance(value, list) else [value]
-            if any(isinstance(v, str) for v in values):
-                return True
+        return any(_holds_an_id(obj, path.split(".")) for path in self.expand)
+
+
+def _holds_an_id(value: object, path: list[str]) -> bool:
+    """Whether a bare id stands anywhere along `path` (through lists, as Stripe expands them)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, list):
+        return any(_holds_an_id(element, path) for element in value)
+    if not path or not isinstance(value, dict):
         return False
+    return _holds_an_id(value.get(path[0]), path[1:])
 
 
 def field_value(obj: dict, path: str) -> object:
@@ -125,6 +133,7 @@ RESOURCES: tuple[StripeResource, ...] = (
             "shipping": JSON,
             "default_source": ID,
         },
+        expand=("discount.source.coupon",),
     ),
     StripeResource(
         "subscriptions",
@@ -132,7 +141,7 @@ RESOURCES: tuple[StripeResource, ...] = (
         "subscription",
         "mutable",
         params={"status": "all"},
-        expand=("discounts",),
+        expand=("discounts.source.coupon",),
         references={"customer": "customers"},
         nullable_columns={
             "cancel_at": INT,
@@ -178,6 +187,8 @@ RESOURCES: tuple[StripeResource, ...] = (
             "status_transitions": JSON,
             "discounts": JSON,
         },
+        # a customer's discount, which a deleted customer no longer shows, stays on its invoices
+        expand=("discounts.source.coupon",),
     ),
     StripeResource(
         "invoice_line_items",

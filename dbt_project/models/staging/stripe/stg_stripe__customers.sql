@@ -33,6 +33,8 @@ final as (
 
         -- json
         metadata,
+        -- the customer's own discount (a `discount` object, its coupon expanded), or null
+        discount,
 
         -- timestamps
         {{ epoch_to_timestamp('created') }} as created_at,

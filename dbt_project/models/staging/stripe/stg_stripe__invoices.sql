@@ -34,6 +34,10 @@ final as (
         {{ to_major_units('subtotal', 'currency') }} as subtotal_major,
         {{ to_major_units('total', 'currency') }} as total_major,
 
+        -- json
+        -- the discounts applied, in order (`discount` objects with their coupons expanded)
+        discounts,
+
         -- timestamps
         {{ epoch_to_timestamp('created') }} as created_at,
         {{ epoch_to_timestamp('period_start') }} as period_start_at,
