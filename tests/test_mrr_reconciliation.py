@@ -1,6 +1,6 @@
 """MRR reconciled to the cent against the sandbox's own ledger, over a whole business's life.
 
-A sandbox of 2,000 customers over 3 years with every lifecycle case on (trials, failed payments
+A sandbox of 1,500 customers over 3 years with every lifecycle case on (trials, failed payments
 and dunning, unpaid spells, pauses, upgrades, seat changes, forever/once/repeating coupons, price
 rises, cancellations, returns) runs through the pipeline as `make run` runs it. Every month and
 currency of `analytics.mrr_monthly` must equal `/_sandbox/truth` (one minor unit of rounding is
@@ -29,7 +29,7 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from .conftest import Workspace, assert_mrr_equals_truth, launch, pipeline_env
 
 BUSINESS = (
-    *("--customers", "2000", "--seed", "7", "--start", "2023-11-01", "--end", "2026-11-01"),
+    *("--customers", "1500", "--seed", "7", "--start", "2023-11-01", "--end", "2026-11-01"),
     *("--account-api-version", "2024-06-20", "--settlement-currency", "usd"),
 )
 
