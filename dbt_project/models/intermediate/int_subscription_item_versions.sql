@@ -2,13 +2,20 @@
     One row per subscription item and version: the price and quantity the item had from
     valid_from_at until valid_to_at (null: still), with that price normalized to one month.
 
-    Stripe keeps no history of a subscription item, but a mid-period change (an upgrade, a
-    downgrade, a seat change) leaves a proration pair on the item for ever: a credit for the
-    unused time at the OLD price and quantity and a charge for the remaining time at the new
-    ones, both with period.start = the instant of the change. The credit is the pair's lower
-    amount, not always a negative one: an upgrade from a free ($0) price credits 0. So an item's
-    versions are: before its first change, the first change's old state; between two changes,
-    the later change's old state; after its last change, the item as it is now.
+    Stripe keeps no history of a subscription item, but it keeps for ever what the item was
+    billed and prorated at:
+    - a prorated change (an upgrade, a downgrade, a seat change) leaves a proration pair: a
+      credit for the unused time at the OLD price and quantity and a charge for the remaining
+      time at the new ones, both with period.start = the instant of the change. The credit is
+      the pair's lower amount, not always a negative one: an upgrade from a free ($0) price
+      credits 0;
+    - each period is billed (in advance, for a licensed price) at the price and quantity the
+      item has when the period starts.
+    So the item has, from each such instant, the state the charge or the bill shows; from its
+    creation, the state its first change credits (or else its first bill shows); and a change
+    seen in neither (made with proration_behavior=none, not billed yet) from the end of its
+    current period, when it is first billed. A change without proration thus counts from the
+    first period billed at it (docs/DESIGN.md §2).
 
     A version's period_amount is what one billing period of its quantity costs, as Stripe
     prices it: unit_amount x quantity per unit; unit_amount x the quantity divided by the
