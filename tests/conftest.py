@@ -202,6 +202,37 @@ def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
     assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
 
 
+MOVEMENT_COLUMNS = (
+    "starting_mrr_minor",
+    "new_mrr_minor",
+    "expansion_mrr_minor",
+    "reactivation_mrr_minor",
+    "contraction_mrr_minor",
+    "churned_mrr_minor",
+    "ending_mrr_minor",
+)
+
+
+def assert_movements_equal_truth(workspace: Workspace, truth: dict) -> None:
+    """Every month and currency of the MRR bridge equals the ledger's, which classifies each
+    customer's change within a currency from its own records and rounds the same way: so the
+    bridge closes, ends on mrr_monthly's figure, and a cancel-and-resubscribe or a currency
+    switch moves what the ledger says it moves."""
+    expected = {
+        (row["month"], row["currency"]): tuple(row[column] for column in MOVEMENT_COLUMNS)
+        for row in truth["mrr_movements"]
+    }
+    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            f"select strftime(month, '%Y-%m'), currency, {', '.join(MOVEMENT_COLUMNS)} "
+            'from "stripe"."analytics"."mrr_movements"'
+        ).fetchall()
+    actual = {(month, currency): tuple(figures) for month, currency, *figures in rows}
+    assert set(actual) == set(expected), "the same months and currencies"
+    wrong = {key: (actual[key], expected[key]) for key in expected if actual[key] != expected[key]}
+    assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
+
+
 def raw_rows(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
     """table -> (rows, distinct ids, deleted rows) in raw DuckDB; a table Stripe had no object
     for is never created, and counts as empty."""

@@ -21,6 +21,7 @@ from .conftest import (
     CANARY_KEY,
     RunOutcome,
     Workspace,
+    assert_movements_equal_truth,
     assert_mrr_equals_truth,
     assert_raw_equals_truth,
     launch,
@@ -76,10 +77,11 @@ def test_landing_zone_is_append_only(pipeline_runs: list[RunOutcome]):
     assert len(products) == 3, "catalog resources are listed again on every run"
 
 
-def test_mrr_monthly_equals_truth(
+def test_mrr_monthly_and_its_bridge_equal_truth(
     pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, truth: dict
 ):
     assert_mrr_equals_truth(pipeline_workspace, truth)
+    assert_movements_equal_truth(pipeline_workspace, truth)
     with duckdb.connect(str(pipeline_workspace.duckdb_path), read_only=True) as con:
         rows = con.execute(
             'select currency, mrr_minor, mrr from "stripe"."analytics"."mrr_monthly"'

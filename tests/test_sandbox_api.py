@@ -1,7 +1,7 @@
 """The sandbox over real HTTP, through the official `stripe` package and plain requests."""
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 import pytest
@@ -260,7 +260,7 @@ def test_fault_rate_answers_500s_and_drops_connections():
 
 
 def test_truth_has_the_documented_shape(full_truth):
-    assert set(full_truth) == {"as_of", "api_version", "tables", "mrr"}
+    assert set(full_truth) == {"as_of", "api_version", "tables", "mrr", "mrr_movements"}
     assert set(full_truth["tables"]) == set(RESOURCES) | {
         "subscription_items",
         "invoice_line_items",
@@ -268,6 +268,8 @@ def test_truth_has_the_documented_shape(full_truth):
     assert all(set(counts) == {"live", "deleted"} for counts in full_truth["tables"].values())
     row_keys = {"month", "currency", "mrr_minor", "active_subscriptions", "active_customers"}
     assert full_truth["mrr"] and all(set(row) == row_keys for row in full_truth["mrr"])
+    bridge_keys = {"month", "currency", "starting_mrr_minor", "new_mrr_minor", "ending_mrr_minor"}
+    assert all(bridge_keys <= set(row) for row in full_truth["mrr_movements"])
 
 
 def test_the_business_contains_every_case(listed, full_truth):
@@ -282,6 +284,8 @@ def test_the_business_contains_every_case(listed, full_truth):
     assert any(len(s.discounts) > 1 for s in subscriptions), "stacked discounts"
     assert any(c.discount for c in listed["customers"]), "a customer's own discount"
     assert _unprorated_switches(listed), "a plan switched with proration_behavior=none"
+    assert _customers_in_two_currencies(subscriptions), "a customer who moved currency"
+    assert _replaced_within_the_month(subscriptions), "a cancel and resubscribe in one month"
     assert any(i.proration for i in listed["invoice_items"]), "prorations"
     assert any(not i.proration for i in listed["invoice_items"]), "one-off invoice items"
     assert any(p.recurring.usage_type == "metered" for p in listed["prices"]), "metered price"
@@ -316,6 +320,34 @@ def test_the_business_contains_every_case(listed, full_truth):
     assert {"customer.updated", "customer.deleted", "price.updated", "coupon.deleted"} <= {
         e.type for e in listed["events"]
     } | _older_event_types()
+
+
+def _customers_in_two_currencies(subscriptions) -> set[str]:
+    currencies = defaultdict(set)
+    for subscription in subscriptions:
+        currencies[subscription.customer].add(subscription.currency)
+    return {customer for customer, seen in currencies.items() if len(seen) > 1}
+
+
+def _replaced_within_the_month(subscriptions) -> list[str]:
+    """Subscriptions created in the month their customer's previous one, in the same
+    currency, ended."""
+    ended = defaultdict(list)
+    for subscription in subscriptions:
+        if subscription.ended_at:
+            ended[(subscription.customer, subscription.currency)].append(subscription.ended_at)
+    return [
+        subscription.id
+        for subscription in subscriptions
+        if any(
+            at <= subscription.created and _month(at) == _month(subscription.created)
+            for at in ended[(subscription.customer, subscription.currency)]
+        )
+    ]
+
+
+def _month(instant: int) -> str:
+    return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m")
 
 
 def _refunds_with_charge(listed) -> list[tuple]:

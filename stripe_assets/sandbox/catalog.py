@@ -88,3 +88,7 @@ RETIRED_COUPON = "Spring 20% for 3 months"  # deleted part-way through the histo
 CUSTOMER_DISCOUNT_SHARE = 0.04  # of customers, at signup
 STACKED_DISCOUNT_SHARE = 0.3  # of subscriptions with a coupon
 UNPRORATED_SHARE = 0.3  # of paid plan switches, made with proration_behavior=none
+# Of the customers who subscribe again after a cancellation, some do it minutes later (a plan
+# change made by cancelling and resubscribing), and some of those move to another currency.
+REPLACED_SHARE = 0.5
+CURRENCY_SWITCH_SHARE = 0.4

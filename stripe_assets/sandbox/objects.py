@@ -580,7 +580,7 @@ def invoice_item(record: InvoiceItem) -> StripeObject:
         "id": record.id,
         "object": "invoiceitem",
         "amount": record.amount,
-        "currency": record.customer.currency,
+        "currency": record.currency,
         "customer": record.customer.id,
         "customer_account": None,
         "date": record.created,

@@ -150,6 +150,7 @@ class Subscription:
     current_period_start: int
     current_period_end: int
     billing_anchor: int
+    currency: str  # the customer's when created: a customer may switch currency later
     items: list[SubscriptionItem] = field(default_factory=list)
     discounts: list[Discount] = field(default_factory=list)
     trial_start: int | None = None
@@ -160,10 +161,6 @@ class Subscription:
     ended_at: int | None = None
     invoices: list[Invoice] = field(default_factory=list)
     history: list[MrrPoint] = field(default_factory=list)
-
-    @property
-    def currency(self) -> str:
-        return self.customer.currency
 
     @property
     def live_items(self) -> list[SubscriptionItem]:
@@ -192,6 +189,7 @@ class InvoiceItem:
     description: str
     period_start: int
     period_end: int
+    currency: str
     price: Price | None = None
     quantity: int = 1
     proration: bool = False
@@ -231,6 +229,7 @@ class Invoice:
     customer_email: str  # invoices keep the customer's details as they were when issued
     customer_name: str
     customer_address: tuple[str, str]  # (country, city)
+    currency: str  # its subscription's
     lines: list[InvoiceLine] = field(default_factory=list)
     discounts: list[Discount] = field(default_factory=list)
     status: str = "draft"  # draft | open | paid | uncollectible | void
@@ -262,10 +261,6 @@ class Invoice:
     def amount_paid(self) -> int:
         return self.total if self.status == "paid" else 0
 
-    @property
-    def currency(self) -> str:
-        return self.customer.currency
-
 
 @dataclass(slots=True, eq=False)
 class PaymentIntent:
@@ -279,7 +274,7 @@ class PaymentIntent:
 
     @property
     def currency(self) -> str:
-        return self.customer.currency
+        return self.invoice.currency
 
 
 @dataclass(slots=True, eq=False)
@@ -317,7 +312,7 @@ class Charge:
 
     @property
     def currency(self) -> str:
-        return self.customer.currency
+        return self.payment_intent.currency
 
 
 @dataclass(slots=True, eq=False)

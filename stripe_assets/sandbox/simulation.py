@@ -54,6 +54,7 @@ from .records import (
 ID_ALPHABET = string.ascii_letters + string.digits
 HOUR = 3600
 COUNTED_STATUSES = frozenset({"active", "past_due"})
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 RETRY_DAYS = (3, 5, 7)  # Smart Retries after a failed renewal payment
 TRIAL_DAYS = 14
 PAYOUT_EVERY_DAYS = 7
@@ -126,6 +127,7 @@ class Simulation:
         self.setup_rng = random.Random(plan.seed + 2)
         self.discount_rng = random.Random(plan.seed + 3)
         self.proration_rng = random.Random(plan.seed + 4)
+        self.replacement_rng = random.Random(plan.seed + 5)
         self.start = midnight(plan.start)
         self.business = Business(as_of=self.start, events_retention_days=plan.events_retention_days)
         self._queue: list[tuple[int, int, Callable, tuple]] = []
@@ -134,7 +136,8 @@ class Simulation:
         self._keep_events_after = self.start
         self._not_paid_out: list[BalanceTransaction] = []
         self._billed_volume = 0  # FEE_CURRENCY charged since the last Billing fee
-        self._pending_items: dict[str, list[InvoiceItem]] = defaultdict(list)
+        # per (customer, currency): an invoice pulls in only the items of its own currency
+        self._pending_items: dict[tuple[str, str], list[InvoiceItem]] = defaultdict(list)
         self._pending_events: list[tuple[str, object, dict | None, dict | None]] = []
         self.now = self.start
         self._build_catalog()
@@ -391,7 +394,7 @@ class Simulation:
 
     def _delete_customer(self, customer: Customer) -> None:
         if customer.deleted_at is not None or any(
-            s.status not in ("canceled", "incomplete_expired") for s in customer.subscriptions
+            s.status not in ENDED_STATUSES for s in customer.subscriptions
         ):
             return
         self._emit_deletion("customer.deleted", customer)
@@ -413,6 +416,7 @@ class Simulation:
             current_period_start=self.now,
             current_period_end=self.now,
             billing_anchor=self.now,
+            currency=customer.currency,
         )
         self.business.subscriptions.append(subscription)
         customer.subscriptions.append(subscription)
@@ -589,7 +593,7 @@ class Simulation:
         )
 
     def _cancel_now(self, subscription: Subscription, reason: str) -> None:
-        if subscription.status in ("canceled", "incomplete_expired"):
+        if subscription.status in ENDED_STATUSES:
             return
         subscription.canceled_at = self.now
         self._end(subscription, reason)
@@ -600,9 +604,36 @@ class Simulation:
         self._set_status(subscription, "canceled", "customer.subscription.deleted")
         customer = subscription.customer
         if self.rng.random() < 0.12:
-            self._at(self.now + self.rng.randint(20, 300) * DAY, self._subscribe, customer, False)
+            later = self.now + self.rng.randint(20, 300) * DAY
+            if self.plan.full and self.replacement_rng.random() < catalog.REPLACED_SHARE:
+                soon = self.now + self.replacement_rng.randint(5, 180) * 60
+                self._at(soon, self._replace, customer)
+            else:
+                self._at(later, self._subscribe, customer, False)
         elif self.rng.random() < 0.3:
             self._at(self.now + self.rng.randint(1, 90) * DAY, self._delete_customer, customer)
+
+    def _replace(self, customer: Customer) -> None:
+        """A new subscription minutes after the last one ended, so within its month, as a
+        customer changing plans by cancelling and resubscribing does; some move to another
+        currency on the way, which Stripe allows once no subscription of theirs is live
+        ("you can't have two active subscriptions with different currencies")."""
+        if customer.deleted_at is not None:
+            return
+        live = [s for s in customer.subscriptions if s.status not in ENDED_STATUSES]
+        moves = customer.discount is None and not live
+        if moves and self.replacement_rng.random() < catalog.CURRENCY_SWITCH_SHARE:
+            currency, _, places = self.replacement_rng.choice(
+                [market for market in catalog.MARKETS if market[0] != customer.currency]
+            )
+            previous = {
+                "currency": customer.currency,
+                "address": objects.address(customer.country, customer.city),
+            }
+            customer.currency = currency
+            customer.country, customer.city = self.replacement_rng.choice(places)
+            self._emit("customer.updated", customer, previous)
+        self._subscribe(customer, False)
 
     def _switch_plan(self, subscription: Subscription) -> None:
         """Upgrade or downgrade mid-period: Starter and Professional trade places, Free moves
@@ -688,13 +719,14 @@ class Simulation:
             description=description,
             period_start=period_start,
             period_end=period_end,
+            currency=subscription.currency,
             price=price,
             quantity=quantity,
             proration=proration_of is not None,
             subscription_item=proration_of,
         )
         self.business.invoice_items.append(item)
-        self._pending_items[subscription.customer.id].append(item)
+        self._pending_items[(subscription.customer.id, subscription.currency)].append(item)
         self._emit("invoiceitem.created", item)
 
     # -- invoices and payments ---------------------------------------------------------------
@@ -720,6 +752,7 @@ class Simulation:
             customer_email=customer.email,
             customer_name=customer.name,
             customer_address=(customer.country, customer.city),
+            currency=subscription.currency,
         )
         for item in subscription.live_items:
             self._add_line_for_item(invoice, item, trial)
@@ -727,7 +760,7 @@ class Simulation:
             for item in subscription.items:
                 item.counted = None
             self._record_mrr(subscription)
-        for pending in self._pending_items.pop(customer.id, []):
+        for pending in self._pending_items.pop((customer.id, invoice.currency), []):
             pending.invoice = invoice
             self._touch("invoiceitem.updated", pending)
             invoice.lines.append(

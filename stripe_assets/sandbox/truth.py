@@ -8,6 +8,13 @@ per currency, rounded once to whole minor units. A coupon's `amount_off` applies
 period, so it is normalized to a month like the items. Only subscriptions with positive MRR count
 as active subscriptions and customers.
 
+Movements are read per customer within a currency: a customer's MRR in a currency is the sum of
+its subscriptions' there, and its change from one month end to the next is new (the first month
+it pays in that currency), reactivation (it paid before, then nothing), churn, expansion or
+contraction. Each currency's bridge is rounded from running totals (starting, + new,
++ expansion, + reactivation, - contraction, - churned), each figure the difference of the
+rounded totals around it, so it closes exactly.
+
 The ledger reads each subscription's MRR history, which the simulation appends to whenever the
 status, items or discount change; it never renders or reads an API object.
 """
@@ -77,6 +84,69 @@ def mrr_by_month(business: Business) -> list[dict]:
     ]
 
 
+MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churned")
+
+
+def mrr_movements(business: Business) -> list[dict]:
+    instants = month_end_instants(business)
+    paying: dict[tuple[str, str], list[Fraction]] = {}  # (customer, currency) -> MRR by month
+    for subscription in business.subscriptions:
+        if not subscription.history:
+            continue
+        key = (subscription.customer.id, subscription.currency)
+        series = paying.setdefault(key, [Fraction(0)] * len(instants))
+        for index, (_, instant) in enumerate(instants):
+            if instant >= subscription.history[0].at:
+                series[index] += mrr_at(subscription, instant)
+    exact: dict[tuple[int, str], dict[str, Fraction]] = defaultdict(
+        lambda: dict.fromkeys(("starting", *MOVEMENTS, "ending"), Fraction(0))
+    )
+    first_month: dict[str, int] = {}
+    for (_, currency), series in paying.items():
+        paid = [index for index, mrr in enumerate(series) if mrr > 0]
+        if not paid:
+            continue
+        first_month[currency] = min(first_month.get(currency, paid[0]), paid[0])
+        for index, mrr in enumerate(series):
+            previous = series[index - 1] if index else Fraction(0)
+            figures = exact[(index, currency)]
+            figures["starting"] += previous
+            figures["ending"] += mrr
+            if previous == 0 and mrr > 0:
+                figures["new" if index == paid[0] else "reactivation"] += mrr
+            elif previous > 0 and mrr == 0:
+                figures["churned"] += previous
+            elif mrr > previous:
+                figures["expansion"] += mrr - previous
+            else:
+                figures["contraction"] += previous - mrr
+    rows = []
+    for currency, first in sorted(first_month.items()):
+        for index in range(first, len(instants)):
+            rows.append({"month": instants[index][0], "currency": currency})
+            rows[-1].update(_rounded_bridge(exact[(index, currency)]))
+    return rows
+
+
+def _rounded_bridge(exact: dict[str, Fraction]) -> dict[str, int]:
+    after_new = exact["starting"] + exact["new"]
+    after_expansion = after_new + exact["expansion"]
+    after_reactivation = after_expansion + exact["reactivation"]
+    after_contraction = exact["ending"] + exact["churned"]
+    totals = [exact["starting"], after_new, after_expansion, after_reactivation]
+    totals += [after_contraction, exact["ending"]]
+    r_start, r_new, r_expansion, r_reactivation, r_contraction, r_end = map(_round_half_up, totals)
+    return {
+        "starting_mrr_minor": r_start,
+        "new_mrr_minor": r_new - r_start,
+        "expansion_mrr_minor": r_expansion - r_new,
+        "reactivation_mrr_minor": r_reactivation - r_expansion,
+        "contraction_mrr_minor": r_reactivation - r_contraction,
+        "churned_mrr_minor": r_contraction - r_end,
+        "ending_mrr_minor": r_end,
+    }
+
+
 def table_counts(business: Business) -> dict[str, dict[str, int]]:
     """Per raw table, what the API lists now (`live`) and what was deleted so far."""
 
@@ -114,6 +184,7 @@ def truth(business: Business) -> dict:
         "api_version": API_VERSION,
         "tables": table_counts(business),
         "mrr": mrr_by_month(business),
+        "mrr_movements": mrr_movements(business),
     }
 
 
