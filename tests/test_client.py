@@ -5,6 +5,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from stripe_assets.defs.stripe.client import CreatedWindows, StripeApiError, StripeClient
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
@@ -94,3 +95,52 @@ def test_a_400_names_the_resource_and_the_way_past_it(sandbox, resource, way_out
     message = str(refused.value)
     assert message.startswith(f"Stripe refused the request for {resource} (400: ")
     assert message.endswith(f"this is not retryable: {way_out}")
+
+
+def test_a_trickling_answer_is_cut_at_the_timeout_and_retried():
+    """A server that answers 200 at once and then sends its body a few bytes at a time, each
+    within the timeout, would hold a reader for ever if the timeout bounded only the gaps:
+    every attempt here trickles, so each is cut at STRIPE_TIMEOUT_S and the last one says so.
+    The thread's join only detects a hang; nothing is timed."""
+    trickling = ("--customers", "5", "--faults", "trickle", "--fault-rate", "1", "--slow-ms", "100")
+    with running_sandbox(*trickling) as slow:
+        client = StripeClient(slow.api_key, slow.url, timeout_s=0.5, max_attempts=3, backoff_s=0)
+        outcome: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                client.get("/v1/customers", {"limit": 100}, resource="customers")
+            except StripeApiError as error:
+                outcome.append(error)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=120)
+        assert not reader.is_alive(), "a trickling answer held the reader"
+    assert [str(e) for e in outcome] == [
+        "Stripe gave no usable answer for customers in 3 attempts, 3 of which did not answer "
+        "whole within STRIPE_TIMEOUT_S (0.5 s): raise STRIPE_TIMEOUT_S or check the network, "
+        "then rerun."
+    ]
+
+
+def test_a_rate_limit_far_below_the_budget_slows_the_client_down_instead_of_failing():
+    """Stripe's limit for this key is 2 requests a second, the client's budget 25: six readers
+    at once hear 429s, the shared budget halves on them and climbs back on successes, and every
+    object is read, with most requests answered rather than refused."""
+    with running_sandbox("--customers", "300", "--seed", "3", "--rate-limit", "2") as limited:
+        client = StripeClient(limited.api_key, limited.url, requests_per_second=25)
+        last = int(datetime.now(UTC).timestamp())  # the business's three years up to today
+        edges = [last - 3 * 365 * 86_400 * (6 - i) // 6 for i in range(6)]
+        windows = list(zip(edges, [*edges[1:], None], strict=True))
+        read = [
+            obj["id"]
+            for page in client.list_windows("/v1/invoices", {}, windows, resource="invoices")
+            for obj in page
+        ]
+        stats = requests.get(f"{limited.url}/_sandbox/stats", timeout=30).json()
+    refused = sum(row["count"] for row in stats["requests"] if row["status"] == 429)
+    answered = sum(row["count"] for row in stats["requests"] if row["status"] == 200)
+    assert len(read) == len(set(read)) and len(read) > 500
+    assert refused < answered, (refused, answered)
+    assert client.budget.per_second < 25, "the budget never slowed down"

@@ -423,9 +423,9 @@ def _assert_a_consistent_slice(
     # slices (one across New Year) in which newer objects point to older invoices (a credit
     # note, an invoice item) and older charges (a refund, a dispute)
     [
-        (date(2026, 1, 20), 60, ("charges", "invoices", "customers")),
+        (date(2026, 1, 20), 30, ("charges", "invoices", "customers")),
         (date(2026, 7, 31), 120, ("charges", "customers")),
-        (date(2026, 12, 2), 335, ("charges", "invoices", "customers")),
+        (date(2026, 12, 2), 250, ("charges", "invoices", "customers")),
     ],
 )
 def test_sync_start_limits_the_first_backfill(tmp_path, monkeypatch, end, days, older):
@@ -445,7 +445,7 @@ def test_what_a_killed_run_had_left_to_retrieve_is_retrieved_by_the_next(tmp_pat
     def killed(self, stop):
         raise RuntimeError("killed before retrieving what the lists omit")
 
-    arguments, start, since = _slice_of(date(2026, 12, 2), 335)
+    arguments, start, since = _slice_of(date(2026, 12, 2), 250)
     with running_sandbox(*arguments) as sandbox:
         with monkeypatch.context() as patch:
             patch.setattr(StripeSync, "retrieve_unlisted", killed)

@@ -22,8 +22,11 @@ from .api import Query, SandboxApi, StripeError
 from .objects import API_VERSION
 
 # What an injected fault does: answer 500, drop the connection, cut the body halfway, serve an
-# HTML error page as a 200, or answer `slow_ms` late (past a client's timeout).
-FAULTS = ("500", "drop", "truncated", "not_json", "slow")
+# HTML error page as a 200, answer `slow_ms` late (past a client's timeout), or answer at once
+# and then trickle the body, TRICKLE_BYTES every `slow_ms` (each gap within a client's timeout,
+# the whole far past it).
+FAULTS = ("500", "drop", "truncated", "not_json", "slow", "trickle")
+TRICKLE_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(status, payload[: len(payload) // 2], length=len(payload))
             self.close_connection = True
             return
+        if fault == "trickle":
+            self.server.record(method, endpoint, status)
+            self._trickle(status, orjson.dumps(body), realism.slow_ms / 1000)
+            return
         self._reply(method, endpoint, status, body)
 
     def _json_body(self) -> dict:
@@ -210,6 +217,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def _trickle(self, status: int, payload: bytes, gap_s: float) -> None:
+        self._send_bytes(status, payload[:TRICKLE_BYTES], length=len(payload))
+        try:
+            for start in range(TRICKLE_BYTES, len(payload), TRICKLE_BYTES):
+                time.sleep(gap_s)
+                self.wfile.write(payload[start : start + TRICKLE_BYTES])
+                self.wfile.flush()
+        except OSError:  # the client gave up on it
+            self.close_connection = True
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         """Quiet: the sandbox serves thousands of pages; /_sandbox/stats has the counts."""

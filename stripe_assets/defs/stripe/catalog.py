@@ -47,6 +47,12 @@ class StripeResource:
     expand: tuple[str, ...] = ()
     owns: dict[str, str] = field(default_factory=dict)  # field → table of an object it brings
 
+    @property
+    def reads_events(self) -> bool:
+        """Mutable resources read their changes from events, catalog ones their deletions, and
+        the events table the events themselves: each keeps an events cursor of its own."""
+        return self.sync in ("mutable", "catalog") or self.table == "events"
+
     def list_params(self) -> dict:
         expansions = {"expand[]": [f"data.{name}" for name in self.expand]} if self.expand else {}
         return {**self.params, **expansions}
@@ -300,7 +306,9 @@ BY_OBJECT: dict[str, StripeResource] = {resource.object_name: resource for resou
 
 
 def select(names: list[str] | None) -> tuple[StripeResource, ...]:
-    """The resources to sync; a child brings its parent (its rows come with the parent's)."""
+    """The resources to sync; a child brings its parent (its rows come with the parent's), and
+    a parent its children: a parent synced alone would move past changes whose children the
+    child's next sync, fed only by the parents read then, would never see."""
     if not names:
         return RESOURCES
     unknown = sorted(set(names) - set(TABLES))
@@ -310,6 +318,7 @@ def select(names: list[str] | None) -> tuple[StripeResource, ...]:
         )
     wanted = set(names)
     wanted |= {BY_TABLE[name].parent for name in names if BY_TABLE[name].parent}
+    wanted |= {resource.table for resource in RESOURCES if resource.parent in wanted}
     return tuple(resource for resource in RESOURCES if resource.table in wanted)
 
 

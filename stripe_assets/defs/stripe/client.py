@@ -37,17 +37,35 @@ class StripeApiError(Exception):
 
 
 UNREACHABLE_ATTEMPTS = 3
+MIN_REQUESTS_PER_SECOND = 0.25
+RATE_INCREASE_PER_SECOND = 0.25  # requests a second, after a 429 halved the rate
+BODY_CHUNK_BYTES = 65_536
+
+
+class ResponseDeadline(requests.Timeout):
+    """The response did not arrive whole within the timeout: retried like any timeout."""
+
+
 # A window is split for an idle thread only while it spans this much (see CreatedWindows).
 MIN_SPLIT_SECONDS = 3_600
 
 
 class RequestBudget:
-    """One token bucket shared by every thread: Stripe limits requests per second per key."""
+    """One request rate shared by every thread, since Stripe limits requests per second per key.
+
+    It halves on a 429 (once per request slot, however many threads hear one) and climbs back by
+    RATE_INCREASE_PER_SECOND for every second of successes, never above the configured rate:
+    additive increase, multiplicative decrease, as TCP does. A run against a lower limit than
+    ours (an endpoint's own, a key shared with other software, Connect) then goes at about that
+    limit instead of failing on 429s.
+    """
 
     def __init__(self, per_second: float):
+        self.ceiling = per_second
         self.per_second = per_second
         self._lock = threading.Lock()
         self._next_slot = time.monotonic()
+        self._slowed_at = float("-inf")
 
     def wait(self, stop: threading.Event) -> None:
         """Until this thread's turn, or until `stop` is set."""
@@ -57,6 +75,18 @@ class RequestBudget:
             self._next_slot = slot + 1 / self.per_second
         if slot > now:
             stop.wait(slot - now)
+
+    def rate_limited(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._slowed_at >= 1 / self.per_second:
+                self._slowed_at = now
+                self.per_second = max(MIN_REQUESTS_PER_SECOND, self.per_second / 2)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            step = RATE_INCREASE_PER_SECOND / self.per_second  # per success: so much a second
+            self.per_second = min(self.ceiling, self.per_second + step)
 
 
 @dataclass
@@ -135,15 +165,19 @@ class StripeClient:
         """GET one API path, retrying what Stripe says is retryable. An error whose status the
         caller `handled` does not end the extraction; any other stops every reader."""
         url = f"{self.api_base}{path}"
+        trouble: Counter[str] = Counter()  # what went wrong with each attempt, for the message
         for attempt in range(1, self.max_attempts + 1):
             self.budget.wait(self._failed)
             self._stop_if_failed()
             self.log.count(resource, retry=attempt > 1)
+            response = None
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout_s)
+                deadline = time.monotonic() + self.timeout_s
+                response = self.session.get(url, params=params, timeout=self.timeout_s, stream=True)
                 self.log.answered = True
+                body = self._body_by(response, deadline)
             except requests.RequestException as error:
-                if attempt == self.max_attempts or self._unreachable(error, attempt):
+                if self._unreachable(error, attempt):
                     raise self._fail(
                         StripeApiError(
                             f"Could not reach the Stripe API at {self.api_base} while reading "
@@ -151,27 +185,59 @@ class StripeClient:
                             "the network, then rerun."
                         )
                     ) from None
-                self._sleep_before_retry(attempt, None)
-                continue
-            if response.status_code == 200:
-                try:
-                    return orjson.loads(response.content)
-                except orjson.JSONDecodeError:
-                    if attempt == self.max_attempts:
-                        raise self._fail(
-                            StripeApiError(
-                                f"Stripe returned a malformed page for {resource} (not JSON) "
-                                f"{self.max_attempts} times: rerun later."
-                            )
-                        ) from None
-                    self._sleep_before_retry(attempt, None)
-                    continue
-            if self._should_retry(response) and attempt < self.max_attempts:
+                trouble["timeouts" if isinstance(error, requests.Timeout) else "dropped"] += 1
+            else:
+                if response.status_code == 200:
+                    self.budget.succeeded()
+                    try:
+                        return orjson.loads(body)
+                    except orjson.JSONDecodeError:
+                        trouble["not_json"] += 1
+                elif self._should_retry(response):
+                    if response.status_code == 429:
+                        self.budget.rate_limited()
+                    trouble[str(response.status_code)] += 1
+                else:
+                    error = self._error(response, body, resource)
+                    raise error if error.status in handled else self._fail(error)
+            if attempt < self.max_attempts:
                 self._sleep_before_retry(attempt, response)
-                continue
-            error = self._error(response, resource)
-            raise error if error.status in handled else self._fail(error)
-        raise AssertionError("unreachable")
+        raise self._fail(self._gave_up(resource, trouble)) from None
+
+    def _gave_up(self, resource: str, trouble: Counter[str]) -> StripeApiError:
+        """One sentence naming what went wrong most often, not just the last attempt's."""
+        cause, count = trouble.most_common(1)[0]
+        what, advice = {
+            "429": ("were rate-limited (429)", "lower STRIPE_REQUESTS_PER_SECOND, or rerun later"),
+            "timeouts": (
+                f"did not answer whole within STRIPE_TIMEOUT_S ({self.timeout_s:g} s)",
+                "raise STRIPE_TIMEOUT_S or check the network, then rerun",
+            ),
+            "dropped": ("lost their connection", "check the network, then rerun"),
+            "not_json": ("got a page that is not JSON", "a proxy may be answering: rerun later"),
+        }.get(cause, (f"got a server error ({cause})", "Stripe is having trouble: rerun later"))
+        return StripeApiError(
+            f"Stripe gave no usable answer for {resource} in {self.max_attempts} attempts, "
+            f"{count} of which {what}: {advice}.",
+            429 if cause == "429" else None,
+        )
+
+    def _body_by(self, response: requests.Response, deadline: float) -> bytes:
+        """The whole body, by `deadline`. requests' timeout bounds each wait for bytes, not the
+        response: a server sending a byte a second would hold the reader for ever."""
+        body = bytearray()
+        try:
+            while chunk := response.raw.read1(BODY_CHUNK_BYTES, decode_content=True):
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise ResponseDeadline(f"no whole response within {self.timeout_s:g} s")
+        except urllib3.exceptions.ReadTimeoutError as error:  # no byte within the timeout
+            raise requests.ReadTimeout(error) from None
+        except urllib3.exceptions.HTTPError as error:  # the body cut short
+            raise requests.ConnectionError(error) from None
+        finally:
+            response.close()
+        return bytes(body)
 
     def _fail(self, error: StripeApiError) -> StripeApiError:
         """Note an error that ends the extraction, for the other readers to stop on."""
@@ -327,7 +393,7 @@ class StripeClient:
             delay = self.backoff_s * 2 ** (attempt - 1)
         self._failed.wait(min(delay, 30.0))
 
-    def _error(self, response: requests.Response, resource: str) -> StripeApiError:
+    def _error(self, response: requests.Response, body: bytes, resource: str) -> StripeApiError:
         status = response.status_code
         if status == 401:
             return StripeApiError(
@@ -336,7 +402,7 @@ class StripeClient:
                 status,
             )
         if status == 403:
-            permission = re.search(r"'(rak_\w+)'", _stripe_message(response))
+            permission = re.search(r"'(rak_\w+)'", _stripe_message(response, body))
             return StripeApiError(
                 f"STRIPE_API_KEY may not read {resource} (403 Forbidden): give the restricted key "
                 f"read permission on {resource}"
@@ -344,13 +410,7 @@ class StripeClient:
                 + ", or leave it out of STRIPE_RESOURCES.",
                 status,
             )
-        if status == 429:
-            return StripeApiError(
-                f"Stripe kept rate-limiting requests for {resource} (429) after "
-                f"{self.max_attempts} attempts: lower the request rate or rerun later.",
-                status,
-            )
-        message = _stripe_message(response)
+        message = _stripe_message(response, body)
         way_out = (
             "check STRIPE_API_BASE and rerun"  # every sync reads events: no leaving them out
             if resource == "events"
@@ -421,8 +481,8 @@ class CreatedWindows:
             self._changed.notify_all()
 
 
-def _stripe_message(response: requests.Response) -> str:
+def _stripe_message(response: requests.Response, body: bytes) -> str:
     try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
+        return str(orjson.loads(body)["error"]["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         return response.reason or "no details"

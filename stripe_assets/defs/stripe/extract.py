@@ -2,10 +2,13 @@
 
 The first run lists everything. Later runs read only what changed: immutable resources by
 `created` cursor, mutable ones from the events Stripe emitted since the last run (the latest event
-about an object carries the object as it now is), catalog resources in full (a few pages). When
-the events cursor has fallen out of Stripe's 30-day events window, mutable resources are listed in
-full again and the run says so. Cursors live in dlt's source state, which is stored with each load
-in the landing zone, so they survive restarts, a new Dagster instance and a lost working folder.
+about an object carries the object as it now is), catalog resources in full (a few pages). Each
+resource keeps its own events cursor, so a run that syncs only some (`STRIPE_RESOURCES`, a few
+assets materialized in the UI) moves only theirs: a resource synced for the first time, or whose
+cursor has fallen out of Stripe's 30-day events window while it was left out, is listed in full
+while the others stay incremental, and the run says so. Cursors live in dlt's source state, which
+is stored with each load in the landing zone, so they survive restarts, a new Dagster instance and
+a lost working folder.
 
 Child lists embedded in a parent (subscription items, invoice lines) are dlt transformers fed by
 the parent's rows and read to their last page. Every object is stamped with when it was fetched,
@@ -81,6 +84,16 @@ UNLISTED_STATE_KEY = "unlisted_ids"
 # How many objects each mutable table held at its last full list, plus those created since:
 # what listing it again would cost (see StripeSync.cheaper_to_list).
 TABLE_SIZES_STATE_KEY = "table_sizes"
+
+# Each resource that reads events (mutable ones for their changes, catalog ones for deletions, the
+# events table itself): the newest event it has applied. Landing zones from before it had one
+# cursor for all, under OLD_EVENTS_CURSOR_KEY.
+EVENTS_CURSORS_STATE_KEY = "events_cursors"
+OLD_EVENTS_CURSOR_KEY = "events_cursor"
+
+# Ids that full lists referenced in tables a run left out: deleted objects among them are found
+# only when their table is next listed in full (StripeSync._relist_what_full_lists_reference).
+PENDING_REFERENCES_STATE_KEY = "pending_references"
 
 # Only these tables' listed ids are kept: an account's millions of events and balance
 # transactions, which nothing points to, would otherwise fill memory with ids.
@@ -194,7 +207,11 @@ class StripeSync:
         self.report = SyncReport()
         self.tracker = ReferenceTracker()
         self._planned, self._changes = False, None
-        self.fallback = False  # the events cursor left Stripe's window: mutable lists in full
+        # tables that read events from `_changes`; the others list in full (their cursor left
+        # Stripe's window: `fallback`, or they have none yet)
+        self.incremental: set[str] = set()
+        self.fallback: set[str] = set()
+        self.relisted: set[str] = set()  # listed in full for what a full list references
         self._bounds: list[tuple[int, int | None]] | None = None
         self.started_at = datetime.now(UTC)
         self._plan_lock = threading.Lock()
@@ -215,6 +232,12 @@ class StripeSync:
     def _read(
         self, resource: StripeResource, state: dict, changes: EventChanges | None
     ) -> Iterator[list[StripeObject]]:
+        if resource.table in self.relisted:  # its cursor is valid: its deletions are in changes
+            yield from self.full_list(resource, "relisted", state)
+            yield from self.changed(resource, _only_deletions(changes), mode="relisted")
+            return
+        if resource.table not in self.incremental:
+            changes = None
         if resource.sync == "immutable":
             if resource.table == "events" and changes is not None:
                 self.report.modes["events"] = "incremental"
@@ -224,7 +247,8 @@ class StripeSync:
                 yield from self.since_created_cursor(resource, state)
         elif resource.sync == "catalog":
             yield from self.full_list(resource, "full")
-            yield from self.changed(resource, _only_deletions(changes), mode="full")
+            if changes is not None:
+                yield from self.changed(resource, _only_deletions(changes), mode="full")
         elif changes is not None and self.cheaper_to_list(resource, changes, state):
             yield from self.full_list(resource, "relisted", state)
             yield from self.changed(resource, _only_deletions(changes), mode="relisted")
@@ -232,7 +256,7 @@ class StripeSync:
             self._count_created(resource, changes, state)
             yield from self.changed(resource, changes)
         else:
-            mode = "fallback_full" if self.fallback else "full"
+            mode = "fallback_full" if resource.table in self.fallback else "full"
             yield from self.full_list(resource, mode, state)
 
     def _finished_reading(self, state: dict) -> None:
@@ -252,6 +276,24 @@ class StripeSync:
             self.unlisted = pending
             if pending:
                 state[UNLISTED_STATE_KEY] = pending
+            self._keep_references_to_tables_left_out(state)
+
+    def _keep_references_to_tables_left_out(self, state: dict) -> None:
+        """What this run's full lists reference in tables it did not sync, for their next sync
+        (see _relist_what_full_lists_reference); a table listed in full has resolved its own."""
+        references = state.setdefault(PENDING_REFERENCES_STATE_KEY, {})
+        for table in self.tracker.fully_listed:
+            references.pop(table, None)
+        selected = {resource.table for resource in self.resources}
+        for resource in self.resources:
+            if resource.table not in self.tracker.fully_listed:
+                continue
+            for target in resource.references.values():
+                if target not in selected:
+                    ids = self.tracker.referenced[target]
+                    references[target] = sorted({*references.get(target, []), *ids})
+        if not references:
+            state.pop(PENDING_REFERENCES_STATE_KEY)
 
     def _plan_once(self, state: dict) -> EventChanges | None:
         with self._plan_lock:  # resources run in parallel threads; the first one plans
@@ -262,31 +304,83 @@ class StripeSync:
     # -- planning (runs inside the dlt source, where its state is at hand) -------------------
 
     def plan(self, state: dict) -> EventChanges | None:
-        """Read the events since the cursor, or None when mutable resources need a full list.
-
-        Before a full list the cursor moves to the newest event, so changes made while the list
-        is read are applied next time.
+        """Read the events since the oldest cursor still in Stripe's window, for the resources
+        whose cursor is; the others are listed in full. Every selected resource's cursor then
+        moves to the newest event, read before any full list, so changes made while a list is
+        read are applied next time; the cursors of resources left out stay where they were.
         """
         self._keep_to_one_origin(state)
-        cursor = state.get("events_cursor")
+        cursors = _events_cursors(state)
+        readers = [r.table for r in self.resources if r.reads_events]
+        valid = {}
+        for table in readers:
+            cursor = cursors.get(table)
+            if cursor is None:
+                continue
+            if cursor["id"] not in valid:
+                valid[cursor["id"]] = self._still_in_events_window(cursor)
+            (self.incremental if valid[cursor["id"]] else self.fallback).add(table)
         changes = None
-        if cursor is not None and self._still_in_events_window(cursor):
-            changes = self._events_since(cursor)
-            newest = _event_cursor(changes.events[0]) if changes.events else cursor
+        if self.incremental:
+            oldest = min((cursors[t] for t in self.incremental), key=lambda c: c["created"])
+            changes = self._events_since(oldest)
+            newest = _event_cursor(changes.events[0]) if changes.events else oldest
         else:
-            if cursor is not None:
-                self.fallback = True
-                note = (
-                    f"The events cursor ({cursor['id']}, {_iso(cursor['created'])}) is older than "
-                    "Stripe's events window: listing mutable resources in full."
-                )
-                self.report.notes.append(note)
-                log.warning(note)
-            newest = self._newest_event() or cursor
-        state["events_cursor"] = newest
+            newest = self._newest_event() if readers else None
+        self._note_full_lists(cursors, readers)
+        self._relist_what_full_lists_reference(state)
         if newest:
+            for table in readers:
+                cursors[table] = newest
+                self.report.cursors[table] = _iso(newest["created"])
             self.report.cursors["events"] = _iso(newest["created"])
         return changes
+
+    def _relist_what_full_lists_reference(self, state: dict) -> None:
+        """A table listed in full finds the deleted objects it points to (tombstones their own
+        list omits) only beside a full list of their table, in the same run: so each selected
+        table that a full list references is listed in full too, and what it references in a
+        table left out waits in the state (PENDING_REFERENCES_STATE_KEY) for that table's next
+        sync, which lists it in full."""
+        pending = state.get(PENDING_REFERENCES_STATE_KEY, {})
+        selected = {resource.table for resource in self.resources}
+        for table, ids in pending.items():
+            if table in selected:
+                self.tracker.referenced[table].update(ids)
+        full = [
+            r.table
+            for r in self.resources
+            if r.sync == "mutable" and r.table not in self.incremental
+        ]
+        full += [table for table in pending if table in self.incremental]
+        while full:
+            table = full.pop()
+            if table in self.incremental:
+                self.incremental.discard(table)
+                self.relisted.add(table)
+            full += [t for t in BY_TABLE[table].references.values() if t in self.incremental]
+
+    def _note_full_lists(self, cursors: dict, readers: list[str]) -> None:
+        stale = sorted(t for t in self.fallback if BY_TABLE[t].sync == "mutable")
+        if stale:
+            oldest = min((cursors[t] for t in stale), key=lambda c: c["created"])
+            note = (
+                f"The events cursor of {', '.join(stale)} ({oldest['id']}, "
+                f"{_iso(oldest['created'])}) is older than Stripe's events window: listing "
+                f"{'it' if len(stale) == 1 else 'them'} in full."
+            )
+            self.report.notes.append(note)
+            log.warning(note)
+        new = sorted(
+            t for t in readers if t not in cursors and BY_TABLE[t].sync == "mutable" and cursors
+        )
+        if new:
+            note = (
+                f"{', '.join(new)} {'is' if len(new) == 1 else 'are'} synced for the first time "
+                "beside resources already synced: listing in full."
+            )
+            self.report.notes.append(note)
+            log.info(note)
 
     def _keep_to_one_origin(self, state: dict) -> None:
         """One landing zone, one source of data. `make run` fills data/ from the sandbox; a user
@@ -527,6 +621,16 @@ def _created_since(changes: list[Change], since: int) -> int:
     return sum((c.obj.get("created") or c.obj.get("date") or 0) >= since for c in changes)
 
 
+def _events_cursors(state: dict) -> dict[str, dict]:
+    """The per-resource events cursors; a landing zone from before they existed had one cursor
+    for every resource, which each takes as its own."""
+    cursors = state.setdefault(EVENTS_CURSORS_STATE_KEY, {})
+    old = state.pop(OLD_EVENTS_CURSOR_KEY, None)
+    if old is not None and not cursors:
+        cursors.update((r.table, old) for r in BY_TABLE.values() if r.reads_events)
+    return cursors
+
+
 def _event_cursor(event: StripeObject) -> dict:
     return {"id": event["id"], "created": event["created"]}
 
@@ -567,12 +671,11 @@ def _stripe_api_source(sync: StripeSync) -> Iterator[DltResource]:
         yield rows
 
 
-def _only_deletions(changes: EventChanges | None) -> EventChanges:
+def _only_deletions(changes: EventChanges) -> EventChanges:
     """Catalog resources are listed in full; from events they need only what was deleted."""
-    kept = EventChanges()
-    if changes is not None:
-        for table, objects in changes.objects.items():
-            kept.objects[table] = {i: change for i, change in objects.items() if change.deleted}
+    kept = EventChanges(since=changes.since)
+    for table, objects in changes.objects.items():
+        kept.objects[table] = {i: change for i, change in objects.items() if change.deleted}
     return kept
 
 
