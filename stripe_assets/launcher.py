@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from stripe_assets.settings import (
     load_settings,
     writable_folder,
 )
+from stripe_assets.ui_guard import UiGuard
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
 CHECK_STORAGE = {
@@ -178,11 +180,21 @@ def dev() -> int:
     require_usable_configuration("DAGSTER_UI_PORT", "SANDBOX_PORT")
     ui_port = os.environ.get("DAGSTER_UI_PORT", "3000")
     prepare_dagster_home()
-    with stripe_endpoint(port=int(os.environ.get("SANDBOX_PORT", "12111"))):
+    webserver_port = str(_free_loopback_port())  # behind the guard (ui_guard.py)
+    with (
+        stripe_endpoint(port=int(os.environ.get("SANDBOX_PORT", "12111"))),
+        UiGuard(UI_HOST, int(ui_port), int(webserver_port)),
+    ):
         print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
         dagster = str(Path(sys.executable).with_name("dagster"))
         command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
-        return _serve([*command, "-h", UI_HOST, "-p", ui_port], PROJECT_ROOT)
+        return _serve([*command, "-h", UI_HOST, "-p", webserver_port], PROJECT_ROOT)
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((UI_HOST, 0))
+        return probe.getsockname()[1]
 
 
 def _serve(command: list[str], cwd: Path) -> int:

@@ -119,6 +119,34 @@ def test_dev_serves_the_whole_lineage(dev_ui: str):
     assert served == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
 
 
+def test_the_ui_refuses_what_another_web_page_could_send(dev_ui: str):
+    """Through the guard in front of the webserver: a cross-site POST of a mutation, a mutation
+    sent as a GET (an image tag can), and a rebound hostname are refused, each in one sentence;
+    the UI's own requests pass."""
+    port = dev_ui.rsplit(":", 1)[1]
+    launch = {"query": LAUNCH_RUN, "variables": {"params": PIPELINE_RUN}}
+    cross_site = requests.post(
+        f"{dev_ui}/graphql", json=launch, headers={"Origin": "https://evil.example"}, timeout=60
+    )
+    as_get = requests.get(f"{dev_ui}/graphql", params={"query": LAUNCH_RUN}, timeout=60)
+    rebound = requests.get(
+        f"{dev_ui}/graphql", headers={"Host": f"rebound.example:{port}"}, timeout=60
+    )
+    for answer, says in [
+        (cross_site, "A page of https://evil.example may not drive the Dagster UI"),
+        (as_get, "GraphQL mutations are accepted only as POST requests"),
+        (rebound, "is not this machine's Dagster UI"),
+    ]:
+        assert answer.status_code == 403 and says in answer.text, answer.text
+    own = requests.post(
+        f"{dev_ui}/graphql",
+        json={"query": ASSET_GRAPH_QUERY},
+        headers={"Origin": dev_ui},
+        timeout=60,
+    )
+    assert own.status_code == 200 and own.json()["data"]["assetNodes"]
+
+
 def test_a_run_launched_in_the_ui_succeeds_with_every_check_passed(dev_ui: str):
     """Headless Chromium (Debian's) on the UI: the lineage, then a run of the whole pipeline
     launched through the UI's GraphQL API, then its page and an asset's checks, read off the

@@ -204,3 +204,25 @@ def test_a_landed_file_that_is_not_parquet_is_named(business: RunningSandbox, tm
     process = launch("rebuild-raw", env)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth_of(business))
+
+
+def test_a_landed_file_gone_missing_is_named_before_raw_is_rebuilt(
+    business: RunningSandbox, tmp_path
+):
+    """`make rebuild-raw` with a landed file deleted since its load would replace complete raw
+    with raw short of that file's objects: it refuses, naming the file, raw as it was; with the
+    file put back, raw rebuilds whole."""
+    workspace = Workspace(tmp_path)
+    env = workspace.env(**pipeline_env(business, truth_of(business)))
+    run_to_completion(workspace, env, business)
+    loaded = raw_rows(workspace.duckdb_path)
+    landed = sorted(workspace.landing.rglob("customers/*.parquet"))[0]
+    kept = tmp_path / "kept.parquet"
+    landed.rename(kept)
+    load_id = ".".join(landed.name.split(".")[:2])  # <load_id>.<file_id>.parquet
+    assert_one_sentence(launch("rebuild-raw", env), f"The landed file {landed} of load {load_id}")
+    assert raw_rows(workspace.duckdb_path) == loaded
+    kept.rename(landed)
+    process = launch("rebuild-raw", env)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth_of(business))

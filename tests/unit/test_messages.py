@@ -1,8 +1,12 @@
-"""Sentences a user reads, worked out from numbers alone."""
+"""Sentences a user reads, worked out from numbers and exceptions alone."""
 
+import errno
+
+import duckdb
 import pytest
 
 from stripe_assets.defs.monitoring import _stale_cursor_sentence
+from stripe_assets.defs.stripe.errors import user_facing
 
 
 @pytest.mark.parametrize("days", [29.6, 30.0, 31.0, 45.0, 400.0])
@@ -14,3 +18,25 @@ def test_a_cursor_past_the_events_window_never_shows_negative_days(days):
 
 def test_a_cursor_inside_the_window_says_how_long_is_left():
     assert "sync within 5 days" in _stale_cursor_sentence(25.0)
+
+
+@pytest.mark.parametrize(
+    "cause, says",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "for this run"),
+        (duckdb.IOException('Could not write file "x.wal": No space left on device'), "warehouse"),
+    ],
+)
+def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
+    """As dlt raises it: the cause a layer or more down the chain. A full disk cannot be made on
+    this machine (mounting a small filesystem needs privileges it lacks), so the exceptions are
+    built as the OS and DuckDB raise them."""
+    try:
+        try:
+            raise cause
+        except Exception as inner:
+            raise RuntimeError("load step failed") from inner
+    except RuntimeError as wrapped:
+        failure = user_facing(wrapped, "data/stripe.duckdb", "data/landing")
+    assert failure is not None and failure.description.startswith("The disk is full")
+    assert says in failure.description and failure.description.count(". ") == 0

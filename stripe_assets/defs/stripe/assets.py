@@ -14,7 +14,7 @@ from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
 from .errors import user_facing
 from .extract import StripeSync, data_origin, extract_to_landing
-from .landing import DATASET, finish_interrupted_loads, landing_zone
+from .landing import DATASET, finish_interrupted_loads, landing_zone, write_manifests
 from .resources import StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
 
@@ -67,6 +67,7 @@ def stripe_landing(
         )
         with storage.exclusive("stripe_landing"):
             landed = extract_to_landing(storage.landing_pipeline(), sync)
+            write_manifests(storage.landing_bucket_url, landed.load_ids, TABLES)
     except (StripeApiError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:

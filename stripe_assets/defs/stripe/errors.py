@@ -6,6 +6,7 @@ be reached) is found by walking the exception chain. A missing bucket or wrong A
 caught before a run starts (settings.configuration_problems).
 """
 
+import errno
 import re
 from collections.abc import Iterator
 
@@ -29,6 +30,7 @@ def user_facing(
             or _type_changed(cause)
             or _warehouse_in_use(cause, duckdb_path)
             or _landing_unreachable(cause, landing_bucket_url)
+            or _disk_full(cause, duckdb_path, landing_bucket_url)
         )
         if sentence:
             return dg.Failure(description=sentence, allow_retries=False)
@@ -87,3 +89,18 @@ def _landing_unreachable(cause: BaseException, landing_bucket_url: str) -> str |
             f"AWS_ENDPOINT_URL and the network, then rerun; {LANDING_KEPT}."
         )
     return None
+
+
+def _disk_full(cause: BaseException, duckdb_path: str, landing_bucket_url: str) -> str | None:
+    """No space left, for the landing zone (dlt's files) or the warehouse (DuckDB)."""
+    full = (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
+        isinstance(cause, duckdb.Error) and "No space left on device" in str(cause)
+    )
+    if not full:
+        return None
+    where = f"the warehouse {duckdb_path}" if isinstance(cause, duckdb.Error) else "this run"
+    return (
+        f"The disk is full (no space left on device) for {where}: free some space, or point "
+        f"DUCKDB_PATH and LANDING_BUCKET_URL ({landing_bucket_url}) at a disk with room, then "
+        f"rerun; raw is left as it was and {LANDING_KEPT}."
+    )

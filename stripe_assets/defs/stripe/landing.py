@@ -2,15 +2,20 @@
 
 The landing zone is dlt's filesystem destination (a local folder or `s3://`), append-only, one
 folder per table, one Parquet file set per load. Raw reads only loads that dlt recorded as
-complete in `_dlt_loads`, so a landing load cut short by a crash is never half-read.
+complete in `_dlt_loads`, so a landing load cut short by a crash is never half-read. Each load's
+files are listed in a manifest of ours (`_stripe_manifests/<load_id>.json`), written once dlt has
+completed it, so that a file gone missing since stops the raw load, named, instead of leaving raw
+short of its objects; a load landed before manifests existed, or whose run died between landing
+it and writing its manifest, is read as it is.
 """
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dlt
 import fsspec
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.configuration.specs import AwsCredentials
@@ -23,6 +28,7 @@ from stripe_assets.settings import aws_settings
 
 DATASET = "stripe"
 BATCH_ROWS = 10_000
+MANIFESTS = "_stripe_manifests"
 
 
 def is_s3(bucket_url: str) -> bool:
@@ -61,6 +67,38 @@ def completed_load_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     return sorted(load_ids, key=float)
 
 
+def write_manifests(bucket_url: str, load_ids: Iterable[str], tables: Iterable[str]) -> None:
+    """For each completed load, the files it landed (see the module's docstring)."""
+    fs, root = landing_filesystem(bucket_url), dataset_root(bucket_url)
+    fs.makedirs(f"{root}/{MANIFESTS}", exist_ok=True)  # a local folder; nothing on S3
+    for load_id in load_ids:
+        files = sorted(
+            path.removeprefix(f"{root}/")
+            for table in tables
+            for path in fs.glob(f"{root}/{table}/{load_id}.*.parquet")
+        )
+        fs.pipe_file(f"{root}/{MANIFESTS}/{load_id}.json", orjson.dumps({"files": files}))
+
+
+class Manifests:
+    """The manifests of a landing zone, each read once however many tables consult it."""
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str):
+        self.fs, self.root = fs, root
+        self._files: dict[str, set[str] | None] = {}
+
+    def files(self, load_id: str, table: str) -> set[str] | None:
+        """The files the load landed for the table, or None without a manifest."""
+        if load_id not in self._files:
+            try:
+                manifest = orjson.loads(self.fs.cat_file(f"{self.root}/{MANIFESTS}/{load_id}.json"))
+                self._files[load_id] = set(manifest["files"])
+            except FileNotFoundError:
+                self._files[load_id] = None
+        files = self._files[load_id]
+        return None if files is None else {f for f in files if f.startswith(f"{table}/")}
+
+
 class LandingZoneError(Exception):
     """The landing zone cannot be loaded as it is; the message is the sentence saying why."""
 
@@ -78,6 +116,19 @@ class UnreadableLandedFile(LandingZoneError):
         )
 
 
+class MissingLandedFile(LandingZoneError):
+    """A file its load's manifest lists is gone: reading the load without it would leave raw
+    short of its objects for good (a rebuild would replace complete raw with incomplete raw)."""
+
+    def __init__(self, path: str, bucket_url: str, load_id: str):
+        location = f"s3://{path}" if is_s3(bucket_url) else path
+        super().__init__(
+            f"The landed file {location} of load {load_id} is missing from the landing zone: "
+            "raw was left as it was. Put the file back (the landing zone is the only copy of "
+            "what that load fetched) and rerun."
+        )
+
+
 class AnotherLandingZone(LandingZoneError):
     """Raw took a load this landing zone does not hold. A landing zone only grows, so raw was
     loaded from another one (LANDING_BUCKET_URL changed, DUCKDB_PATH kept): loading this one
@@ -92,7 +143,7 @@ class AnotherLandingZone(LandingZoneError):
 
 
 def _read_new_loads(
-    fs: fsspec.AbstractFileSystem, bucket_url: str, table: str
+    fs: fsspec.AbstractFileSystem, manifests: Manifests, bucket_url: str, table: str
 ) -> Iterator[pa.RecordBatch]:
     state = dlt.current.resource_state()
     last_load_id = state.get("last_load_id")
@@ -103,7 +154,12 @@ def _read_new_loads(
     for load_id in load_ids:
         if last_load_id is not None and float(load_id) <= float(last_load_id):
             continue
-        for path in sorted(fs.glob(f"{root}/{table}/{load_id}.*.parquet")):
+        paths = sorted(fs.glob(f"{root}/{table}/{load_id}.*.parquet"))
+        landed = manifests.files(load_id, table)
+        missing = sorted((landed or set()) - {path.removeprefix(f"{root}/") for path in paths})
+        if missing:
+            raise MissingLandedFile(f"{root}/{missing[0]}", bucket_url, load_id)
+        for path in paths:
             try:
                 with fs.open(path, "rb") as handle:
                     for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
@@ -123,9 +179,10 @@ def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
 def landing_zone(bucket_url: str, tables: list[str]) -> Iterator[DltResource]:
     """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch."""
     fs = landing_filesystem(bucket_url)
+    manifests = Manifests(fs, dataset_root(bucket_url))
     for table in tables:
         yield dlt.resource(
-            _read_new_loads(fs, bucket_url, table),
+            _read_new_loads(fs, manifests, bucket_url, table),
             name=table,
             write_disposition={"disposition": "merge", "strategy": "delete-insert"},
             primary_key="id",

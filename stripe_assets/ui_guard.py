@@ -1,0 +1,163 @@
+"""A guard in front of `make dev`'s Dagster UI, which has no defence of its own against the web
+pages its user visits.
+
+Dagster's webserver answers GraphQL mutations (launch a run, wipe assets) sent as a plain GET
+and ignores `Origin` and `Host`: any page open in the user's browser could drive it with an
+image tag or a form, and a page on a hostname that resolves to 127.0.0.1 (DNS rebinding) could
+read it too. The guard listens where the user opens the UI and passes everything on to the
+webserver, on a loopback port of its own, except:
+
+- a request whose `Host` is not this machine's address for the UI (DNS rebinding);
+- a request that can change something (any method but GET, HEAD and OPTIONS, or a WebSocket,
+  which carries GraphQL subscriptions) sent by a page of another origin;
+- a GraphQL mutation sent as a GET, which the UI itself never sends.
+
+Clients that send no `Origin` (scripts, curl, the tests) are let through: a browser always sends
+it with the requests above, so only pages can be told apart, and they are what is guarded against.
+"""
+
+import asyncio
+import re
+import threading
+from urllib.parse import parse_qs
+
+from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
+from multidict import CIMultiDict
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"}
+)
+MUTATION = re.compile(r"(^|[\s{}])mutation\b")
+
+
+def refusal(method: str, path: str, query: str, headers: dict[str, str], port: int) -> str | None:
+    """Why the guard refuses a request, in one sentence, or None to pass it on."""
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+    host = headers.get("host", "")
+    if host not in hosts:
+        return f"Host {host!r} is not this machine's Dagster UI: open http://127.0.0.1:{port}."
+    origin = headers.get("origin")
+    changes = method not in SAFE_METHODS or headers.get("upgrade", "").lower() == "websocket"
+    if changes and origin is not None and origin != f"http://{host}":
+        return f"A page of {origin} may not drive the Dagster UI at http://{host}."
+    if method == "GET" and path.rstrip("/") == "/graphql":
+        operations = parse_qs(query).get("query", [])
+        if any(MUTATION.search(operation) for operation in operations):
+            return "GraphQL mutations are accepted only as POST requests from the UI itself."
+    return None
+
+
+class UiGuard:
+    """The guard on `listen_port`, in a thread of its own, passing requests to `upstream_port`."""
+
+    def __init__(self, host: str, listen_port: int, upstream_port: int):
+        self.host, self.listen_port = host, listen_port
+        self.upstream = f"http://127.0.0.1:{upstream_port}"
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._done: asyncio.Future | None = None
+        self._refused: OSError | None = None
+
+    def __enter__(self) -> "UiGuard":
+        threading.Thread(target=self._run, name="ui-guard", daemon=True).start()
+        self._started.wait()
+        if self._refused is not None:
+            raise SystemExit(
+                f"Port {self.listen_port} on {self.host} cannot be used for the Dagster UI "
+                f"({self._refused.strerror}): stop what holds it, or set DAGSTER_UI_PORT to "
+                "another port."
+            )
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self._loop is not None and self._done is not None:
+            self._loop.call_soon_threadsafe(self._done.set_result, None)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        finally:  # however it ended, __enter__ stops waiting
+            self._started.set()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.listen_port).start()
+        except OSError as refused:  # the port is taken
+            self._refused = refused
+            self._started.set()
+            return
+        async with ClientSession(
+            timeout=ClientTimeout(total=None), auto_decompress=False
+        ) as session:
+            self._session = session
+            self._loop, self._done = (
+                asyncio.get_running_loop(),
+                asyncio.get_running_loop().create_future(),
+            )
+            self._started.set()
+            await self._done
+        await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        reason = refusal(
+            request.method, request.path, request.query_string, headers, self.listen_port
+        )
+        if reason is not None:
+            return web.Response(status=403, text=reason + "\n")
+        forwarded = CIMultiDict(
+            (name, value)
+            for name, value in request.headers.items()
+            if name.lower() not in HOP_BY_HOP
+        )
+        url = f"{self.upstream}{request.rel_url}"
+        if headers.get("upgrade", "").lower() == "websocket":
+            return await self._websocket(request, url, forwarded)
+        async with self._session.request(
+            request.method,
+            url,
+            headers=forwarded,
+            data=request.content if request.body_exists else None,
+            allow_redirects=False,
+        ) as answer:
+            response = web.StreamResponse(status=answer.status, reason=answer.reason)
+            for name, value in answer.headers.items():
+                if name.lower() not in HOP_BY_HOP:
+                    response.headers.add(name, value)
+            await response.prepare(request)
+            async for chunk in answer.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
+    async def _websocket(
+        self, request: web.Request, url: str, forwarded: CIMultiDict
+    ) -> web.WebSocketResponse:
+        protocols = [p.strip() for p in forwarded.pop("Sec-WebSocket-Protocol", "").split(",")]
+        protocols = [p for p in protocols if p]
+        for name in ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"):
+            forwarded.pop(name, None)
+        browser = web.WebSocketResponse(protocols=protocols)
+        await browser.prepare(request)
+        async with self._session.ws_connect(url, protocols=protocols, headers=forwarded) as server:
+
+            async def pump(source, target) -> None:
+                async for message in source:
+                    if message.type == WSMsgType.TEXT:
+                        await target.send_str(message.data)
+                    elif message.type == WSMsgType.BINARY:
+                        await target.send_bytes(message.data)
+                    else:
+                        break
+                await target.close()
+
+            # either side closing ends both; a connection reset is no error of ours
+            await asyncio.gather(
+                pump(browser, server), pump(server, browser), return_exceptions=True
+            )
+        return browser
