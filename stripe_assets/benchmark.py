@@ -17,7 +17,11 @@ latest figures live beside the code and no commit edits the README for a timing.
    so that every event renders its object in that version's shape and the changed objects are
    read again at ours (see StripeSync.changed); after one more day, requests of the incremental
    run against the full one's.
-5. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
+5. limited_<n>rps_{request_rate_ratio,refused_share,s}: a full extraction of a small business
+   against a limit of n requests a second (5, then 1) far below the client's test-mode budget
+   of 25: requests answered per second over the limit, the share of requests refused with 429
+   while the shared budget adapts (client.RequestBudget), and how long it took.
+6. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
    e2e_<size>_peak_rss_mb: `make run` end to end (sandbox → landing → raw → every dbt model →
    every check), stage times from Dagster, memory of the run's process tree sampled throughout.
 """
@@ -182,6 +186,32 @@ def older_account_cost(figures: list[Figure], workdir: Path) -> None:
         save(figures)
 
 
+LIMITED_BUSINESS = ("--customers", "100", "--seed", "3")
+
+
+def below_the_budget(figures: list[Figure], workdir: Path) -> None:
+    for limit in (5, 1):
+        with running_sandbox(*LIMITED_BUSINESS, "--rate-limit", str(limit)) as sandbox:
+            _, seconds, _ = extract(sandbox, workdir / f"limited_{limit}", 25)
+            counts = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=60).json()["requests"]
+        answered = sum(row["count"] for row in counts if row["status"] == 200)
+        refused = sum(row["count"] for row in counts if row["status"] == 429)
+        figures += [
+            Figure(
+                f"limited_{limit}rps_request_rate_ratio",
+                round(answered / seconds / limit, 3),
+                "ratio",
+            ),
+            Figure(
+                f"limited_{limit}rps_refused_share",
+                round(refused / (answered + refused), 3),
+                "ratio",
+            ),
+            Figure(f"limited_{limit}rps_s", round(seconds, 1), "s"),
+        ]
+        save(figures)
+
+
 def client_cost(figures: list[Figure], workdir: Path) -> None:
     with running_sandbox(*CEILING_BUSINESS) as sandbox:
         ours = extract(sandbox, workdir / "unthrottled", 100_000)
@@ -295,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.benchmark")
     parser.add_argument(
         "--only",
-        choices=["ceiling", "client", "older", "e2e"],
+        choices=["ceiling", "client", "older", "limited", "e2e"],
         action="append",
         help="default: all",
     )
@@ -314,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         Figure("machine_cores", info["cores"], "cores"),
         Figure("machine_memory", info["memory_gb"], "GB"),
     ]
-    only = set(args.only or ["ceiling", "client", "older", "e2e"])
+    only = set(args.only or ["ceiling", "client", "older", "limited", "e2e"])
     sizes = (
         {
             f"{c[:-3]}k" if c.endswith("000") else c: (c, int(y))
@@ -331,6 +361,8 @@ def main(argv: list[str] | None = None) -> None:
             client_cost(figures, workdir)
         if "older" in only:
             older_account_cost(figures, workdir)
+        if "limited" in only:
+            below_the_budget(figures, workdir)
         if "e2e" in only:
             for label, (customers, years) in sizes.items():
                 end_to_end(figures, workdir, label, customers, years)

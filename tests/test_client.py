@@ -126,7 +126,7 @@ def test_a_trickling_answer_is_cut_at_the_timeout_and_retried():
 
 def test_a_rate_limit_far_below_the_budget_slows_the_client_down_instead_of_failing():
     """Stripe's limit for this key is 2 requests a second, the client's budget 25: six readers
-    at once hear 429s, the shared budget halves on them and climbs back on successes, and every
+    at once hear 429s, the shared budget falls on them and climbs back on successes, and every
     object is read, with most requests answered rather than refused."""
     with running_sandbox("--customers", "300", "--seed", "3", "--rate-limit", "2") as limited:
         client = StripeClient(limited.api_key, limited.url, requests_per_second=25)

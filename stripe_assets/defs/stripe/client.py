@@ -9,7 +9,7 @@ import queue
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +38,10 @@ class StripeApiError(Exception):
 
 UNREACHABLE_ATTEMPTS = 3
 MIN_REQUESTS_PER_SECOND = 0.25
-RATE_INCREASE_PER_SECOND = 0.25  # requests a second, after a 429 halved the rate
+RATE_DECREASE = 0.7  # the rate's factor on a 429
+# per request answered: at r requests a second the rate grows by r/10 a second, so a rate just
+# below Stripe's limit takes about ten seconds to cross it again
+RATE_GROWTH_PER_SUCCESS = 0.1
 BODY_CHUNK_BYTES = 65_536
 
 
@@ -53,11 +56,11 @@ MIN_SPLIT_SECONDS = 3_600
 class RequestBudget:
     """One request rate shared by every thread, since Stripe limits requests per second per key.
 
-    It halves on a 429 (once per request slot, however many threads hear one) and climbs back by
-    RATE_INCREASE_PER_SECOND for every second of successes, never above the configured rate:
-    additive increase, multiplicative decrease, as TCP does. A run against a lower limit than
-    ours (an endpoint's own, a key shared with other software, Connect) then goes at about that
-    limit instead of failing on 429s.
+    On a 429 it falls to RATE_DECREASE of itself, or at once to what Stripe answered in the last
+    second when that is less (once per request slot, however many threads hear one); it climbs
+    back by RATE_GROWTH_PER_SUCCESS for each request answered, a tenth of itself a second, never
+    above the configured rate. A run against a lower limit than ours (an endpoint's own, a key
+    shared with other software, Connect) then goes at about that limit instead of failing.
     """
 
     def __init__(self, per_second: float):
@@ -66,27 +69,49 @@ class RequestBudget:
         self._lock = threading.Lock()
         self._next_slot = time.monotonic()
         self._slowed_at = float("-inf")
+        self._answered: deque[float] = deque()  # when requests succeeded, this last second
+        self._falls = 0  # how many times the rate fell
 
     def wait(self, stop: threading.Event) -> None:
-        """Until this thread's turn, or until `stop` is set."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1 / self.per_second
-        if slot > now:
-            stop.wait(slot - now)
+        """Until this thread's turn, or until `stop` is set. A turn given out before the rate
+        fell is taken again at the new rate: dozens of threads waiting on turns of the old one
+        would otherwise all go, and hear 429s, at once."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + 1 / self.per_second
+                given_at = self._falls
+            if slot > now:
+                stop.wait(slot - now)
+            with self._lock:
+                if self._falls == given_at or stop.is_set():
+                    return
 
     def rate_limited(self) -> None:
         with self._lock:
             now = time.monotonic()
-            if now - self._slowed_at >= 1 / self.per_second:
-                self._slowed_at = now
-                self.per_second = max(MIN_REQUESTS_PER_SECOND, self.per_second / 2)
+            if now - self._slowed_at < 1 / self.per_second:
+                return
+            self._slowed_at = now
+            rate = self.per_second * RATE_DECREASE
+            if self._recent(now):
+                rate = min(rate, len(self._answered))
+            self.per_second = max(MIN_REQUESTS_PER_SECOND, rate)
+            self._falls += 1
+            self._next_slot = now + 1 / self.per_second
 
     def succeeded(self) -> None:
         with self._lock:
-            step = RATE_INCREASE_PER_SECOND / self.per_second  # per success: so much a second
-            self.per_second = min(self.ceiling, self.per_second + step)
+            now = time.monotonic()
+            self._answered.append(now)
+            self._recent(now)  # keeps only the last second's
+            self.per_second = min(self.ceiling, self.per_second + RATE_GROWTH_PER_SUCCESS)
+
+    def _recent(self, now: float) -> int:
+        while self._answered and self._answered[0] < now - 1:
+            self._answered.popleft()
+        return len(self._answered)
 
 
 @dataclass
@@ -389,6 +414,8 @@ class StripeClient:
         retry_after = response.headers.get("Retry-After") if response is not None else None
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             delay = float(retry_after)
+        elif response is not None and response.status_code == 429:
+            delay = 0.0  # the shared budget, slowed down by it, paces the retry
         else:
             delay = self.backoff_s * 2 ** (attempt - 1)
         self._failed.wait(min(delay, 30.0))
