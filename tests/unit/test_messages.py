@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from stripe_assets.defs.monitoring import _stale_cursor_sentence
-from stripe_assets.defs.stripe.errors import user_facing
+from stripe_assets.defs.stripe.errors import dbt_disk_full, user_facing
 
 
 @pytest.mark.parametrize("days", [29.6, 30.0, 31.0, 45.0, 400.0])
@@ -40,3 +40,23 @@ def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
         failure = user_facing(wrapped, "data/stripe.duckdb", "data/landing")
     assert failure is not None and failure.description.startswith("The disk is full")
     assert says in failure.description and failure.description.count(". ") == 0
+
+
+def test_a_full_disk_under_dbt_is_one_sentence_naming_the_model():
+    """dbt's run_results.json as dbt writes it when DuckDB cannot write (built by hand: a full
+    disk cannot be made here)."""
+    run_results = {
+        "results": [
+            {"unique_id": "model.stripe_revenue.stg_stripe__customers", "status": "success"},
+            {
+                "unique_id": "model.stripe_revenue.fct_mrr",
+                "status": "error",
+                "message": 'IO Error: Could not write file "stripe.duckdb.wal": No space left on '
+                "device",
+            },
+        ]
+    }
+    sentence = dbt_disk_full(run_results)
+    assert sentence is not None and "model.stripe_revenue.fct_mrr" in sentence
+    assert sentence.startswith("The disk is full") and sentence.count(". ") == 0
+    assert dbt_disk_full({"results": [{"status": "error", "message": "Binder Error"}]}) is None

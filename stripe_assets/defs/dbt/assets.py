@@ -14,8 +14,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
+from stripe_assets.defs.stripe.errors import dbt_disk_full
 from stripe_assets.defs.stripe.resources import StorageResource
 
 from .metadata import MRR_METADATA
@@ -55,11 +57,16 @@ def stripe_dbt_models(
     with warehouse_environment(storage):
         build = dbt.cli(["build"], context=context, target_path=target)
     held: list = []
-    for event in build.stream():
-        if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
-            held.append(event)
-        else:
-            yield event
+    try:
+        for event in build.stream():
+            if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
+                held.append(event)
+            else:
+                yield event
+    except DagsterDbtCliRuntimeError:
+        if sentence := dbt_disk_full(_run_results(build)):
+            raise dg.Failure(description=sentence, allow_retries=False) from None
+        raise
     if not held:
         return
     with storage.connect() as con:
@@ -68,6 +75,13 @@ def stripe_dbt_models(
             if key in MRR_METADATA:
                 event = event.with_metadata({**event.metadata, **MRR_METADATA[key](con, storage)})
             yield event
+
+
+def _run_results(build) -> dict:
+    try:
+        return build.get_artifact("run_results.json")
+    except FileNotFoundError:  # dbt stopped before writing it
+        return {}
 
 
 @contextmanager

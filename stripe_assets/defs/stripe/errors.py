@@ -104,3 +104,18 @@ def _disk_full(cause: BaseException, duckdb_path: str, landing_bucket_url: str) 
         f"DUCKDB_PATH and LANDING_BUCKET_URL ({landing_bucket_url}) at a disk with room, then "
         f"rerun; raw is left as it was and {LANDING_KEPT}."
     )
+
+
+def dbt_disk_full(run_results: dict) -> str | None:
+    """A full disk under dbt, found in its run_results.json (dbt prints the cause far above
+    dagster-dbt's "dbt CLI process ... failed")."""
+    for result in run_results.get("results", []):
+        if result.get("status") == "error" and "No space left on device" in (
+            result.get("message") or ""
+        ):
+            return (
+                f"The disk is full (no space left on device) where dbt built "
+                f"{result.get('unique_id', 'a model')}: free some space, or point DUCKDB_PATH at "
+                "a disk with room, then rerun; raw is left as it was."
+            )
+    return None
