@@ -95,8 +95,8 @@ class RequestBudget:
                 return
             self._slowed_at = now
             rate = self.per_second * RATE_DECREASE
-            if self._recent(now):
-                rate = min(rate, len(self._answered))
+            if answered := self._recent(now):
+                rate = min(rate, answered)
             self.per_second = max(MIN_REQUESTS_PER_SECOND, rate)
             self._falls += 1
             self._next_slot = now + 1 / self.per_second

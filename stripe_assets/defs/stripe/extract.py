@@ -202,6 +202,7 @@ class StripeSync:
     ):
         self.client = client
         self.resources = resources
+        self.selected = frozenset(resource.table for resource in resources)
         self.start = start
         self.origin = origin
         self.report = SyncReport()
@@ -284,12 +285,11 @@ class StripeSync:
         references = state.setdefault(PENDING_REFERENCES_STATE_KEY, {})
         for table in self.tracker.fully_listed:
             references.pop(table, None)
-        selected = {resource.table for resource in self.resources}
         for resource in self.resources:
             if resource.table not in self.tracker.fully_listed:
                 continue
             for target in resource.references.values():
-                if target not in selected:
+                if target not in self.selected:
                     ids = self.tracker.referenced[target]
                     references[target] = sorted({*references.get(target, []), *ids})
         if not references:
@@ -343,9 +343,8 @@ class StripeSync:
         table left out waits in the state (PENDING_REFERENCES_STATE_KEY) for that table's next
         sync, which lists it in full."""
         pending = state.get(PENDING_REFERENCES_STATE_KEY, {})
-        selected = {resource.table for resource in self.resources}
         for table, ids in pending.items():
-            if table in selected:
+            if table in self.selected:
                 self.tracker.referenced[table].update(ids)
         full = [
             r.table
@@ -371,10 +370,9 @@ class StripeSync:
             )
             self.report.notes.append(note)
             log.warning(note)
-        new = sorted(
-            t for t in readers if t not in cursors and BY_TABLE[t].sync == "mutable" and cursors
-        )
-        if new:
+        # on a landing zone's first sync every resource is new: nothing to say
+        new = sorted(t for t in readers if t not in cursors and BY_TABLE[t].sync == "mutable")
+        if new and cursors:
             note = (
                 f"{', '.join(new)} {'is' if len(new) == 1 else 'are'} synced for the first time "
                 "beside resources already synced: listing in full."
@@ -578,7 +576,6 @@ class StripeSync:
         of history holds only complete objects and every reference in it resolves.
         """
         retrieved: dict[str, list[StripeObject]] = defaultdict(list)
-        selected = {resource.table for resource in self.resources}
         seen = {table: set(ids) for table, ids in self.unlisted.items()}
         wanted = dict(self.unlisted)
         with ThreadPoolExecutor(max_workers=RETRIEVE_WORKERS) as pool:
@@ -600,7 +597,7 @@ class StripeSync:
                 wanted = {}
                 for table, ids in found.items():
                     new = ids - self.tracker.listed[table] - seen.setdefault(table, set())
-                    if table in selected and new:
+                    if table in self.selected and new:
                         seen[table] |= new
                         wanted[table] = sorted(new)
         return retrieved

@@ -99,6 +99,11 @@ class Manifests:
         return None if files is None else {f for f in files if f.startswith(f"{table}/")}
 
 
+def _location(path: str, bucket_url: str) -> str:
+    """A landed file as the user names it: fsspec drops s3://."""
+    return f"s3://{path}" if is_s3(bucket_url) else path
+
+
 class LandingZoneError(Exception):
     """The landing zone cannot be loaded as it is; the message is the sentence saying why."""
 
@@ -108,11 +113,10 @@ class UnreadableLandedFile(LandingZoneError):
     by another tool): the raw load stops before changing anything, naming the file."""
 
     def __init__(self, path: str, bucket_url: str, error: pa.ArrowException):
-        location = f"s3://{path}" if is_s3(bucket_url) else path
         super().__init__(
-            f"The landed file {location} is not readable Parquet ({error}): raw was left as it "
-            "was. Put back a good copy of the file and rerun; the landing zone is the only copy "
-            "of what that load fetched."
+            f"The landed file {_location(path, bucket_url)} is not readable Parquet ({error}): "
+            "raw was left as it was. Put back a good copy of the file and rerun; the landing "
+            "zone is the only copy of what that load fetched."
         )
 
 
@@ -121,11 +125,10 @@ class MissingLandedFile(LandingZoneError):
     short of its objects for good (a rebuild would replace complete raw with incomplete raw)."""
 
     def __init__(self, path: str, bucket_url: str, load_id: str):
-        location = f"s3://{path}" if is_s3(bucket_url) else path
         super().__init__(
-            f"The landed file {location} of load {load_id} is missing from the landing zone: "
-            "raw was left as it was. Put the file back (the landing zone is the only copy of "
-            "what that load fetched) and rerun."
+            f"The landed file {_location(path, bucket_url)} of load {load_id} is missing from the "
+            "landing zone: raw was left as it was. Put the file back (the landing zone is the "
+            "only copy of what that load fetched) and rerun."
         )
 
 
