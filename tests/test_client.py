@@ -34,8 +34,8 @@ def splits(monkeypatch) -> list[int]:
     made: list[int] = []
     keep_newer_half = CreatedWindows.keep_newer_half
 
-    def observed(self, start, last):
-        new_start = keep_newer_half(self, start, last)
+    def observed(self, token, start, last):
+        new_start = keep_newer_half(self, token, start, last)
         if new_start != start:
             made.append(new_start)
         return new_start
@@ -55,7 +55,9 @@ def test_windows_split_for_idle_threads_and_read_every_object_once(sandbox, spli
     one_by_one = [obj["id"] for page in client.list_all(path, resource=table) for obj in page]
     windowed = [
         obj["id"]
-        for page in client.list_windows(path, {}, windows_over_history(4), resource=table)
+        for page in client.list_windows(
+            path, {}, CreatedWindows(windows_over_history(4)), resource=table
+        )
         for obj in page
     ]
     assert len(one_by_one) > 400, "the business is too small to need several pages a window"
@@ -68,7 +70,8 @@ def test_a_windowed_list_closed_early_stops_its_readers(sandbox):
     """A consumer that stops (a failed run, dlt closing the resource) must not leave readers
     blocked on a full page queue, which would hang the run for ever."""
     client = StripeClient(sandbox.api_key, sandbox.url, requests_per_second=1_000)
-    pages = client.list_windows("/v1/events", {}, windows_over_history(4), resource="events")
+    windows = CreatedWindows(windows_over_history(4))
+    pages = client.list_windows("/v1/events", {}, windows, resource="events")
     closed = threading.Event()
 
     def read_one_page_then_close() -> None:
@@ -79,6 +82,32 @@ def test_a_windowed_list_closed_early_stops_its_readers(sandbox):
     threading.Thread(target=read_one_page_then_close, daemon=True).start()
     assert closed.wait(timeout=60), "closing the list waited for ever on its readers"
     assert not [t for t in threading.enumerate() if t.name.startswith("events_")], "readers left"
+
+
+def test_what_a_windowed_list_cut_short_has_left_is_exactly_the_rest(sandbox, splits):
+    """A consumer that stops after a few pages (a failed run keeps those) and then lists the
+    windows `left()` names gets every other object: none skipped, and only the objects sharing
+    the second of a window's last kept object read twice."""
+    client = StripeClient(sandbox.api_key, sandbox.url, requests_per_second=1_000)
+    every = {
+        obj["id"] for page in client.list_all("/v1/invoices", resource="invoices") for obj in page
+    }
+    windows = CreatedWindows(windows_over_history(4))
+    pages = client.list_windows("/v1/invoices", {}, windows, resource="invoices")
+    kept = [obj for _, page in zip(range(6), pages, strict=False) for obj in page]
+    pages.close()
+    left = windows.left()
+    rest = [
+        obj
+        for page in client.list_windows(
+            "/v1/invoices", {}, CreatedWindows(left), resource="invoices"
+        )
+        for obj in page
+    ]
+    assert splits, "no idle thread was handed part of a window"
+    assert {obj["id"] for obj in kept} | {obj["id"] for obj in rest} == every
+    twice = {obj["id"] for obj in kept} & {obj["id"] for obj in rest}
+    assert len(twice) < 10 and len(rest) < len(every) - len(kept) + 10
 
 
 @pytest.mark.parametrize(
@@ -135,7 +164,9 @@ def test_a_rate_limit_far_below_the_budget_slows_the_client_down_instead_of_fail
         windows = list(zip(edges, [*edges[1:], None], strict=True))
         read = [
             obj["id"]
-            for page in client.list_windows("/v1/invoices", {}, windows, resource="invoices")
+            for page in client.list_windows(
+                "/v1/invoices", {}, CreatedWindows(windows), resource="invoices"
+            )
             for obj in page
         ]
         stats = requests.get(f"{limited.url}/_sandbox/stats", timeout=30).json()

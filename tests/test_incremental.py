@@ -20,7 +20,7 @@ import requests
 from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.checks import raw_checks
-from stripe_assets.defs.stripe.client import STRIPE_API_VERSION
+from stripe_assets.defs.stripe.client import STRIPE_API_VERSION, StripeClient
 from stripe_assets.defs.stripe.extract import StripeSync
 from stripe_assets.defs.stripe.landing import finish_interrupted_loads
 from stripe_assets.defs.stripe.resources import build_resources
@@ -242,6 +242,38 @@ def test_a_429_storm_and_30_percent_faults_of_every_kind(tmp_path, monkeypatch):
         assert set(stats["faults"]) == set(FAULTS)
         assert 429 in {row["status"] for row in stats["requests"]}
         assert_raw_equals_truth(raw_rows(tmp_path / "stripe.duckdb"), truth(sandbox))
+
+
+def outage(sandbox: RunningSandbox, after: int | None) -> None:
+    requests.post(f"{sandbox.url}/_sandbox/outage", json={"after": after}, timeout=30)
+
+
+def test_a_backfill_cut_short_by_an_outage_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """Stripe answers every request with a 500 from halfway through the first backfill on: the
+    run fails with one sentence and lands what it had read; once Stripe is back, the next run
+    lists only what was left, and raw holds what a whole backfill gives, with no duplicate.
+    The retries' backoff (a minute before giving up) is skipped; the 500s are real."""
+    monkeypatch.setattr(StripeClient, "_sleep_before_retry", lambda self, attempt, response: None)
+    with running_sandbox("--customers", "120", "--seed", "31") as sandbox:
+        assert sync(sandbox, tmp_path / "whole", monkeypatch).success
+        whole_backfill = requests_served(sandbox)
+        outage(sandbox, whole_backfill // 2)
+        failed = sync(sandbox, tmp_path / "cut", monkeypatch)
+        assert not failed.success
+        (failure,) = [e for e in failed.all_events if e.is_step_failure]
+        sentence = failure.step_failure_data.user_failure_data.description
+        assert "got a server error (500): Stripe is having trouble: rerun later." in sentence
+        assert sentence.count(". ") == 0, sentence
+        outage(sandbox, None)
+        before = requests_served(sandbox)
+        resumed = sync(sandbox, tmp_path / "cut", monkeypatch)
+        resumed_requests = requests_served(sandbox) - before
+        assert resumed.success  # every raw check passed: references resolve, totals reconcile
+        modes = {table: landing_metadata(resumed, table)["sync_mode"] for table in TABLES}
+        assert "resumed" in modes.values(), modes
+        assert resumed_requests < 0.85 * whole_backfill, (resumed_requests, whole_backfill)
+        assert_raw_equals_truth(raw_rows(tmp_path / "cut" / "stripe.duckdb"), truth(sandbox))
+        assert content_digest(tmp_path / "cut") == content_digest(tmp_path / "whole")
 
 
 def test_selected_resources_only(tmp_path, monkeypatch):

@@ -1,7 +1,9 @@
 """The sandbox's HTTP front: Stripe's wire format plus the realism switches.
 
 Latency, rate limiting and injected faults (FAULTS) live here, in front of `SandboxApi`, so the API
-semantics stay free of them and the same faults hit every endpoint alike.
+semantics stay free of them and the same faults hit every endpoint alike. So does an outage:
+`POST /_sandbox/outage {"after": N}` answers every API request after the next N with Stripe's 500
+`api_error`, until `{"after": null}` ends it.
 """
 
 import base64
@@ -76,6 +78,14 @@ class SandboxServer(ThreadingHTTPServer):
         self.stats: Counter[tuple[str, str, int]] = Counter()  # (method, endpoint, status)
         self.stats_lock = threading.Lock()
         self.request_ids = itertools.count(1)
+        self.outage_after: int | None = None  # API requests still answered before an outage
+
+    def in_outage(self) -> bool:
+        with self.faults_lock:
+            if self.outage_after is None:
+                return False
+            self.outage_after = max(0, self.outage_after - 1)
+            return self.outage_after == 0
 
     def draw_fault(self) -> str | None:
         if self.realism.fault_rate <= 0:
@@ -128,6 +138,12 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/_sandbox/stats":
             self._send(200, self.server.stats_body())
             return
+        if url.path == "/_sandbox/outage" and method == "POST":
+            after = self._json_body().get("after")
+            with self.server.faults_lock:
+                self.server.outage_after = None if after is None else int(after) + 1
+            self._send(200, {"outage_after": after})
+            return
         realism = self.server.realism
         if realism.latency_ms:
             time.sleep(realism.latency_ms / 1000)
@@ -138,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                     method, endpoint, 429, _rate_limited_body(), {"Stripe-Should-Retry": "true"}
                 )
                 return
-            fault = self.server.draw_fault()
+            fault = "500" if self.server.in_outage() else self.server.draw_fault()
             if fault == "drop":
                 self.server.record(method, endpoint, 0)
                 self.close_connection = True

@@ -68,6 +68,13 @@ def stripe_landing(
         with storage.exclusive("stripe_landing"):
             landed = extract_to_landing(storage.landing_pipeline(), sync)
             write_manifests(storage.landing_bucket_url, landed.load_ids, TABLES)
+        if landed.failure is not None:
+            read = sum(n for table, n in landed.rows.items() if table in TABLES)
+            context.log.warning(
+                f"The {read} objects this run read before it failed are landed: rerunning goes "
+                "on from where it stopped."
+            )
+            raise landed.failure
     except (StripeApiError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:

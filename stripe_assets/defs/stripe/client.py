@@ -5,12 +5,14 @@ one shared HTTP session, retries that honour `Retry-After` and `Stripe-Should-Re
 messages that name the resource and never contain the key.
 """
 
+import functools
+import itertools
 import queue
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,12 @@ RATE_DECREASE = 0.7  # the rate's factor on a 429
 # per request answered: at r requests a second the rate grows by r/10 a second, so a rate just
 # below Stripe's limit takes about ten seconds to cross it again
 RATE_GROWTH_PER_SUCCESS = 0.1
+# Past this share of the rate the last 429 came at, the rate grows PROBING_SLOWDOWN times slower
+# (and a 429 there lowers it only to this share): it stays just under a limit it has found,
+# instead of crossing it again every few seconds, and still finds a limit that was raised.
+PROBING_SHARE = 0.9
+PROBING_SLOWDOWN = 30
+REQUEUE_GROWTH = 0.1  # see RequestBudget
 BODY_CHUNK_BYTES = 65_536
 
 
@@ -59,54 +67,80 @@ class RequestBudget:
     On a 429 it falls to RATE_DECREASE of itself, or at once to what Stripe answered in the last
     second when that is less (once per request slot, however many threads hear one); it climbs
     back by RATE_GROWTH_PER_SUCCESS for each request answered, a tenth of itself a second, never
-    above the configured rate. A run against a lower limit than ours (an endpoint's own, a key
-    shared with other software, Connect) then goes at about that limit instead of failing.
+    above the configured rate. Within PROBING_SHARE of the rate the last 429 came at, it climbs
+    PROBING_SLOWDOWN times slower, and a 429 there lowers it only to PROBING_SHARE of itself. A
+    run against a lower limit than ours (an endpoint's own, a key shared with other software,
+    Connect) then goes just under that limit instead of failing.
+
+    Each waiting thread holds a turn, spaced from the one before by the rate when it was given.
+    When the rate falls, or has grown by REQUEUE_GROWTH since, the turns given out are taken
+    again at the new rate: dozens of threads on turns of the old one would otherwise all go at
+    once after a fall, and after a fall to one request a second, six readers' turns would keep
+    the old, slower pace for six seconds as the rate climbs back.
     """
 
     def __init__(self, per_second: float):
         self.ceiling = per_second
         self.per_second = per_second
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._next_slot = time.monotonic()
         self._slowed_at = float("-inf")
         self._answered: deque[float] = deque()  # when requests succeeded, this last second
-        self._falls = 0  # how many times the rate fell
+        self._requeues = 0  # how many times the turns given out were taken again
+        self._requeued_at_rate = per_second
+        self._limited_at = float("inf")  # the rate the last 429 came at
 
     def wait(self, stop: threading.Event) -> None:
-        """Until this thread's turn, or until `stop` is set. A turn given out before the rate
-        fell is taken again at the new rate: dozens of threads waiting on turns of the old one
-        would otherwise all go, and hear 429s, at once."""
-        while True:
-            with self._lock:
+        """Until this thread's turn, or until `stop` is set (see `stop_waiting`)."""
+        with self._changed:
+            while not stop.is_set():
                 now = time.monotonic()
                 slot = max(now, self._next_slot)
                 self._next_slot = slot + 1 / self.per_second
-                given_at = self._falls
-            if slot > now:
-                stop.wait(slot - now)
-            with self._lock:
-                if self._falls == given_at or stop.is_set():
-                    return
+                given_at = self._requeues
+                while self._requeues == given_at and not stop.is_set():
+                    if (delay := slot - time.monotonic()) <= 0:
+                        return
+                    self._changed.wait(delay)
+
+    def stop_waiting(self) -> None:
+        """Wake every waiting thread, to see that `stop` is set."""
+        with self._changed:
+            self._changed.notify_all()
 
     def rate_limited(self) -> None:
-        with self._lock:
+        with self._changed:
             now = time.monotonic()
             if now - self._slowed_at < 1 / self.per_second:
                 return
             self._slowed_at = now
-            rate = self.per_second * RATE_DECREASE
+            # refused again about where the last 429 came: the limit is known, fall just under it
+            near_the_limit = self.per_second >= PROBING_SHARE * self._limited_at
+            self._limited_at = self.per_second
+            rate = self.per_second * (PROBING_SHARE if near_the_limit else RATE_DECREASE)
             if answered := self._recent(now):
                 rate = min(rate, answered)
             self.per_second = max(MIN_REQUESTS_PER_SECOND, rate)
-            self._falls += 1
-            self._next_slot = now + 1 / self.per_second
+            self._requeue(now)
 
     def succeeded(self) -> None:
-        with self._lock:
+        with self._changed:
             now = time.monotonic()
             self._answered.append(now)
             self._recent(now)  # keeps only the last second's
-            self.per_second = min(self.ceiling, self.per_second + RATE_GROWTH_PER_SUCCESS)
+            probe_from = PROBING_SHARE * self._limited_at
+            rate = self.per_second + RATE_GROWTH_PER_SUCCESS
+            if rate > probe_from:
+                rate = max(probe_from, self.per_second + RATE_GROWTH_PER_SUCCESS / PROBING_SLOWDOWN)
+            self.per_second = min(self.ceiling, rate)
+            if self.per_second >= self._requeued_at_rate * (1 + REQUEUE_GROWTH):
+                self._requeue(now)
+
+    def _requeue(self, now: float) -> None:
+        self._requeues += 1
+        self._requeued_at_rate = self.per_second
+        self._next_slot = now + 1 / self.per_second
+        self._changed.notify_all()
 
     def _recent(self, now: float) -> int:
         while self._answered and self._answered[0] < now - 1:
@@ -268,6 +302,7 @@ class StripeClient:
         """Note an error that ends the extraction, for the other readers to stop on."""
         self._failure = self._failure or error
         self._failed.set()
+        self.budget.stop_waiting()
         return error
 
     def _stop_if_failed(self) -> None:
@@ -292,12 +327,12 @@ class StripeClient:
         params: dict[str, Any] | None = None,
         *,
         resource: str,
-        windows: "CreatedWindows | None" = None,
+        narrow: Callable[[int, StripeObject], int] | None = None,
     ) -> Iterator[list[StripeObject]]:
         """Yield every page of a list endpoint, newest first, following `starting_after`.
 
-        When the list is one of several `windows` read side by side, what is left of it may be
-        halved after each page for an idle reader (the query's lower `created` bound moves up).
+        When the list is one of several windows read side by side, `narrow` may raise its
+        lower `created` bound after each page, to hand the older half to an idle reader.
         """
         query = {**(params or {}), "limit": PAGE_SIZE}
         while True:
@@ -308,16 +343,11 @@ class StripeClient:
             if not page.get("has_more") or not objects:
                 return
             query["starting_after"] = objects[-1]["id"]
-            if windows is not None:
-                query["created[gte]"] = windows.keep_newer_half(query["created[gte]"], objects[-1])
+            if narrow is not None:
+                query["created[gte]"] = narrow(query["created[gte]"], objects[-1])
 
     def list_windows(
-        self,
-        path: str,
-        params: dict[str, Any],
-        bounds: list[tuple[int, int | None]],
-        *,
-        resource: str,
+        self, path: str, params: dict[str, Any], windows: "CreatedWindows", *, resource: str
     ) -> Iterator[list[StripeObject]]:
         """Every page of a list, its `created` windows read side by side.
 
@@ -325,43 +355,49 @@ class StripeClient:
         of windows takes the older half of what is left of one still being read (see
         `CreatedWindows`), so an account whose objects crowd into recent months, or whose events
         span only Stripe's last 30 days, keeps every thread busy to the end. Pages are handed
-        over through a small queue, so memory holds a few pages whatever the backfill's size.
+        over through a small queue, so memory holds a few pages whatever the backfill's size;
+        `windows` learns of each page as it is handed over, so that a list cut short knows what
+        is left of it (`CreatedWindows.left`).
         """
-        pages: queue.Queue = queue.Queue(maxsize=2 * len(bounds))
-        windows = CreatedWindows(bounds)
+        readers = windows.readers
+        pages: queue.Queue = queue.Queue(maxsize=2 * readers)
         done = object()
 
         def read() -> None:
             try:
-                while (window := windows.take()) is not None:
-                    self._read_window(path, params, window, windows, pages, resource)
+                while (taken := windows.take()) is not None:
+                    self._read_window(path, params, *taken, windows, pages, resource)
             except BaseException as error:  # re-raised in the consuming thread
                 pages.put(error)
             finally:
                 pages.put(done)
 
-        with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix=resource) as pool:
-            for _ in bounds:
+        with ThreadPoolExecutor(max_workers=readers, thread_name_prefix=resource) as pool:
+            for _ in range(readers):
                 pool.submit(read)
             finished = 0
             try:
-                while finished < len(bounds):
+                while finished < readers:
                     item = pages.get()
                     if item is done:
                         finished += 1
                     elif isinstance(item, BaseException):
                         raise item
+                    elif (page := item[1]) is None:
+                        windows.read_to_end(item[0])
                     else:
-                        yield item
+                        windows.handed_over(item[0], page[-1])
+                        yield page
             finally:  # failed or closed early: stop the readers, freeing any stuck on a full queue
                 windows.abandon()
-                while finished < len(bounds):
+                while finished < readers:
                     finished += pages.get() is done
 
     def _read_window(
         self,
         path: str,
         params: dict[str, Any],
+        token: int,
         window: tuple[int, int | None],
         windows: "CreatedWindows",
         pages: queue.Queue,
@@ -371,11 +407,13 @@ class StripeClient:
         query = {**params, "created[gte]": start}
         if end is not None:
             query["created[lt]"] = end
+        narrow = functools.partial(windows.keep_newer_half, token)
         try:
-            for page in self.list_all(path, query, resource=resource, windows=windows):
-                pages.put(page)
+            for page in self.list_all(path, query, resource=resource, narrow=narrow):
+                pages.put((token, page))
                 if windows.abandoned:
                     return
+            pages.put((token, None))  # the window is read to its end
         finally:
             windows.finished()
 
@@ -459,40 +497,74 @@ class CreatedWindows:
     cursor's object (created at or after the middle) stays inside the narrowed window, so the two
     halves meet with no object read twice and none skipped. Each split costs one part-filled page
     at most, so only idle threads cause one.
+
+    It also knows what is left of the list once the pages handed over so far are kept: the
+    windows not taken yet, and each window being read down to the `created` second of its last
+    handed-over object (that second is read again: rows read twice merge away by id).
     """
 
     def __init__(self, bounds: list[tuple[int, int | None]]):
         self._changed = threading.Condition()
         self._waiting = list(bounds)
+        self._open: dict[int, tuple[int, int | None]] = {}  # by reader's token: what is left
+        self._tokens = itertools.count()
         self._reading = 0
         self._idle = 0
+        self.readers = len(bounds)
         self.abandoned = False
 
-    def take(self) -> tuple[int, int | None] | None:
-        """The next window to read, or None when every window has been read."""
+    def take(self) -> tuple[int, tuple[int, int | None]] | None:
+        """A token and the next window to read, or None when every window has been read."""
         with self._changed:
             self._idle += 1
             while not self._waiting and self._reading and not self.abandoned:
                 self._changed.wait()
             self._idle -= 1
-            if not self._waiting:
+            if not self._waiting or self.abandoned:
                 return None
             self._reading += 1
-            return self._waiting.pop(0)
+            token, window = next(self._tokens), self._waiting.pop(0)
+            self._open[token] = window
+            return token, window
 
-    def keep_newer_half(self, start: int, last: StripeObject) -> int:
+    def keep_newer_half(self, token: int, start: int, last: StripeObject) -> int:
         """The reader's new lower bound: its `start`, or the middle if it gave the older half
         away. Lists are newest first, so what is left is at or before `last`'s second."""
-        created = last.get("created", last.get("date"))  # invoice items call it `date`
-        if not isinstance(created, int) or created - start < MIN_SPLIT_SECONDS:
+        created = _created(last)
+        if created is None or created - start < MIN_SPLIT_SECONDS:
             return start
         with self._changed:
             if not self._idle or self._waiting:
                 return start
             middle = start + (created - start) // 2
             self._waiting.append((start, middle))
+            self._open[token] = (middle, self._open[token][1])
             self._changed.notify()
             return middle
+
+    def handed_over(self, token: int, last: StripeObject) -> None:
+        """A page of the token's window, ending with `last`, is kept: the rest lies below."""
+        created = _created(last)
+        if created is not None:
+            with self._changed:
+                self._open[token] = (self._open[token][0], created + 1)
+
+    def read_to_end(self, token: int) -> None:
+        with self._changed:
+            del self._open[token]
+
+    def left(self) -> list[tuple[int, int | None]]:
+        """What is left to read, as windows, oldest first; adjacent ones joined."""
+        with self._changed:
+            windows = sorted([*self._waiting, *self._open.values()])
+        joined: list[tuple[int, int | None]] = []
+        for start, end in windows:
+            if joined and (joined[-1][1] is None or start <= joined[-1][1]):
+                first, last_end = joined[-1]
+                joined[-1] = (first, None if None in (end, last_end) else max(end, last_end))
+            else:
+                joined.append((start, end))
+        return joined
 
     def finished(self) -> None:
         with self._changed:
@@ -504,8 +576,12 @@ class CreatedWindows:
         thread takes another window or reads another page."""
         with self._changed:
             self.abandoned = True
-            self._waiting.clear()
             self._changed.notify_all()
+
+
+def _created(obj: StripeObject) -> int | None:
+    created = obj.get("created", obj.get("date"))  # invoice items call it `date`
+    return created if isinstance(created, int) else None
 
 
 def _stripe_message(response: requests.Response, body: bytes) -> str:

@@ -10,6 +10,11 @@ while the others stay incremental, and the run says so. Cursors live in dlt's so
 is stored with each load in the landing zone, so they survive restarts, a new Dagster instance and
 a lost working folder.
 
+A run that fails while reading (an outage, a key refused a resource) keeps what it read: the pages
+it had are landed with the cursors of what it finished, and each list it was cut short in notes the
+`created` windows it had left (`backfill_left`), so the next run reads only those, then the events
+since, instead of starting over. A run killed outright lands nothing and the next starts over.
+
 Child lists embedded in a parent (subscription items, invoice lines) are dlt transformers fed by
 the parent's rows and read to their last page. Every object is stamped with when it was fetched,
 under which API version, and whether Stripe reports it deleted.
@@ -35,7 +40,14 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from stripe_assets.sandbox import DEFAULT_API_KEY as SANDBOX_API_KEY
 
 from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints, field_value
-from .client import PAGE_SIZE, STRIPE_API_VERSION, StripeApiError, StripeClient, StripeObject
+from .client import (
+    PAGE_SIZE,
+    STRIPE_API_VERSION,
+    CreatedWindows,
+    StripeApiError,
+    StripeClient,
+    StripeObject,
+)
 from .errors import exception_chain
 from .landing import finish_interrupted_loads
 
@@ -73,7 +85,7 @@ GC_ALLOCATIONS_BETWEEN_COLLECTIONS = 50_000  # see _rare_garbage_collections
 class SyncReport:
     """How each table was synced in this run, for the run's log and asset metadata."""
 
-    # full | incremental | fallback_full | relisted (see StripeSync.cheaper_to_list)
+    # full | incremental | fallback_full | relisted (see StripeSync.cheaper_to_list) | resumed
     modes: dict[str, str] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -94,6 +106,10 @@ OLD_EVENTS_CURSOR_KEY = "events_cursor"
 # Ids that full lists referenced in tables a run left out: deleted objects among them are found
 # only when their table is next listed in full (StripeSync._relist_what_full_lists_reference).
 PENDING_REFERENCES_STATE_KEY = "pending_references"
+
+# What lists cut short by a failed run had left, by table: {"windows": [[start, end], ...],
+# "listed": objects listed so far} (see StripeSync._cut_short).
+BACKFILL_LEFT_STATE_KEY = "backfill_left"
 
 # Only these tables' listed ids are kept: an account's millions of events and balance
 # transactions, which nothing points to, would otherwise fill memory with ids.
@@ -213,6 +229,15 @@ class StripeSync:
         self.incremental: set[str] = set()
         self.fallback: set[str] = set()
         self.relisted: set[str] = set()  # listed in full for what a full list references
+        # incremental tables that first list what a failed run's list of them had left
+        self.resumed: set[str] = set()
+        self.cut_short: set[str] = set()  # tables this run failed to read to the end
+        self.failure: StripeApiError | None = None  # the error that cut this run short
+        self._lists: dict[str, CreatedWindows] = {}  # the windowed list each table is reading
+        self._listed: Counter[str] = Counter()  # objects each table's full list has listed
+        self._newest_created: dict[str, int] = {}  # per immutable table, the newest read
+        self._cursors_before: dict[str, dict | None] = {}  # events cursors before this run
+        self._state: dict | None = None
         self._bounds: list[tuple[int, int | None]] | None = None
         self.started_at = datetime.now(UTC)
         self._plan_lock = threading.Lock()
@@ -227,8 +252,68 @@ class StripeSync:
         """A resource's rows for this run; decided during extraction, where dlt's state is."""
         state = dlt.current.source_state()
         changes = self._plan_once(state)
-        yield from self._read(resource, state, changes)
+        try:
+            if resource.table in self.resumed:
+                yield from self._resume(resource, state)
+            yield from self._read(resource, state, changes)
+            if resource.table in self.resumed:
+                self.report.modes[resource.table] = "resumed"
+        except StripeApiError as error:
+            self._cut_short(resource, state, error)
         self._finished_reading(state)
+
+    def _cut_short(self, resource: StripeResource, state: dict, error: StripeApiError) -> None:
+        """A resource whose reading failed (every reader stops on the first such error): what
+        it read still lands, and the state says what is left for the next run.
+
+        A windowed list (a backfill, a full list) notes the windows it had left, so the next run
+        lists only those and then applies the events since the cursor: this run's for a first or
+        fallback list, which began after it was taken; the one before for a list that was to be
+        followed by changes since then (relisted, resumed). Anything else (a list of changes, a
+        catalog list) puts its events cursor back too, so the next run reads those changes again.
+        """
+        table = resource.table
+        with self._plan_lock:
+            self.failure = self.failure or error
+            self.cut_short.add(table)
+            self.tracker.fully_listed.discard(table)
+            windows = self._lists.pop(table, None)
+            left = state.setdefault(BACKFILL_LEFT_STATE_KEY, {})
+            newest = self._newest_created.get(table)
+            created_cursors = state.setdefault("created_cursors", {})
+            if windows is not None and (resource.sync == "mutable" or newest or table in left):
+                listed = left.get(table, {}).get("listed", 0) + self._listed[table]
+                left[table] = {"windows": [list(w) for w in windows.left()], "listed": listed}
+                if newest is not None:
+                    created_cursors[table] = max(newest, created_cursors.get(table) or 0)
+                if self.report.modes.get(table) in ("full", "fallback_full"):
+                    return  # its list began after this run's events cursor: that one is kept
+            if resource.reads_events:
+                cursors = state[EVENTS_CURSORS_STATE_KEY]
+                if (before := self._cursors_before.get(table)) is not None:
+                    cursors[table] = before
+                else:
+                    cursors.pop(table, None)
+            if not left:
+                state.pop(BACKFILL_LEFT_STATE_KEY)
+
+    def _resume(self, resource: StripeResource, state: dict) -> Iterator[list[StripeObject]]:
+        """List the windows a failed run's list of this table had left; the table then reads
+        the events since its cursor like any incremental one."""
+        left = state[BACKFILL_LEFT_STATE_KEY][resource.table]
+        self.report.modes[resource.table] = "resumed"  # what its children's rows report
+        if resource.sync == "mutable":
+            self.tracker.fully_listed.add(resource.table)  # together with what the failed run read
+        bounds = [(start, end) for start, end in left["windows"]]
+        if bounds:  # none: the failed run had read the list to its end
+            yield from self.list_pages(resource, bounds=bounds)
+        with self._plan_lock:
+            if resource.sync == "mutable":
+                sizes = state.setdefault(TABLE_SIZES_STATE_KEY, {})
+                sizes[resource.table] = left["listed"] + self._listed[resource.table]
+            state[BACKFILL_LEFT_STATE_KEY].pop(resource.table)
+            if not state[BACKFILL_LEFT_STATE_KEY]:
+                state.pop(BACKFILL_LEFT_STATE_KEY)
 
     def _read(
         self, resource: StripeResource, state: dict, changes: EventChanges | None
@@ -280,17 +365,18 @@ class StripeSync:
             self._keep_references_to_tables_left_out(state)
 
     def _keep_references_to_tables_left_out(self, state: dict) -> None:
-        """What this run's full lists reference in tables it did not sync, for their next sync
-        (see _relist_what_full_lists_reference); a table listed in full has resolved its own."""
+        """What this run's full lists reference in tables it did not sync, or did not read to
+        the end, for their next sync (see _relist_what_full_lists_reference); a table listed in
+        full has resolved its own."""
         references = state.setdefault(PENDING_REFERENCES_STATE_KEY, {})
         for table in self.tracker.fully_listed:
             references.pop(table, None)
         for resource in self.resources:
-            if resource.table not in self.tracker.fully_listed:
+            if resource.table not in self.tracker.fully_listed | self.cut_short:
                 continue
             for target in resource.references.values():
-                if target not in self.selected:
-                    ids = self.tracker.referenced[target]
+                if target not in self.selected or target in self.cut_short:
+                    ids = self.tracker.referenced[target] - self.tracker.listed[target]
                     references[target] = sorted({*references.get(target, []), *ids})
         if not references:
             state.pop(PENDING_REFERENCES_STATE_KEY)
@@ -298,6 +384,7 @@ class StripeSync:
     def _plan_once(self, state: dict) -> EventChanges | None:
         with self._plan_lock:  # resources run in parallel threads; the first one plans
             if not self._planned:
+                self._state = state
                 self._changes, self._planned = self.plan(state), True
         return self._changes
 
@@ -312,6 +399,7 @@ class StripeSync:
         self._keep_to_one_origin(state)
         cursors = _events_cursors(state)
         readers = [r.table for r in self.resources if r.reads_events]
+        self._cursors_before = {table: cursors.get(table) for table in readers}
         valid = {}
         for table in readers:
             cursor = cursors.get(table)
@@ -320,6 +408,7 @@ class StripeSync:
             if cursor["id"] not in valid:
                 valid[cursor["id"]] = self._still_in_events_window(cursor)
             (self.incremental if valid[cursor["id"]] else self.fallback).add(table)
+        self._resume_what_failed_runs_left(state)
         changes = None
         if self.incremental:
             oldest = min((cursors[t] for t in self.incremental), key=lambda c: c["created"])
@@ -336,6 +425,23 @@ class StripeSync:
             self.report.cursors["events"] = _iso(newest["created"])
         return changes
 
+    def _resume_what_failed_runs_left(self, state: dict) -> None:
+        """Tables a failed run was cut short in list what it had left, then read events like
+        incremental ones: those that read events only while their cursor is in Stripe's window
+        (else they start over, listed in full), the others from their `created` cursor."""
+        left = state.get(BACKFILL_LEFT_STATE_KEY, {})
+        for table in self.selected & set(left):
+            if not BY_TABLE[table].reads_events or table in self.incremental:
+                self.resumed.add(table)
+            else:
+                left.pop(table)
+        if self.resumed:
+            note = f"Resuming what the last run left unread of {', '.join(sorted(self.resumed))}."
+            self.report.notes.append(note)
+            log.info(note)
+        if BACKFILL_LEFT_STATE_KEY in state and not left:
+            state.pop(BACKFILL_LEFT_STATE_KEY)
+
     def _relist_what_full_lists_reference(self, state: dict) -> None:
         """A table listed in full finds the deleted objects it points to (tombstones their own
         list omits) only beside a full list of their table, in the same run: so each selected
@@ -346,18 +452,23 @@ class StripeSync:
         for table, ids in pending.items():
             if table in self.selected:
                 self.tracker.referenced[table].update(ids)
+        # a resumed table counts as listed in full, together with what the failed run listed
         full = [
             r.table
             for r in self.resources
-            if r.sync == "mutable" and r.table not in self.incremental
+            if r.sync == "mutable" and (r.table not in self.incremental or r.table in self.resumed)
         ]
         full += [table for table in pending if table in self.incremental]
         while full:
             table = full.pop()
-            if table in self.incremental:
+            if table in self.incremental and table not in self.resumed:
                 self.incremental.discard(table)
                 self.relisted.add(table)
-            full += [t for t in BY_TABLE[table].references.values() if t in self.incremental]
+            full += [
+                t
+                for t in BY_TABLE[table].references.values()
+                if t in self.incremental and t not in self.resumed
+            ]
 
     def _note_full_lists(self, cursors: dict, readers: list[str]) -> None:
         stale = sorted(t for t in self.fallback if BY_TABLE[t].sync == "mutable")
@@ -411,19 +522,25 @@ class StripeSync:
     # -- per-resource readers ------------------------------------------------------------------
 
     def list_pages(
-        self, resource: StripeResource, params: dict | None = None, windows: bool = False
+        self,
+        resource: StripeResource,
+        params: dict | None = None,
+        bounds: list[tuple[int, int | None]] | None = None,
     ) -> Iterator[list[StripeObject]]:
+        """A list's pages; read in `created` windows side by side when given `bounds`, which
+        are then what a failure mid-list notes as left (see `_cut_short`)."""
         query = {**resource.list_params(), **(params or {})}
-        bounds = self._windows() if windows else []
-        if len(bounds) > 1:
-            pages = self.client.list_windows(resource.path, query, bounds, resource=resource.table)
+        if bounds:
+            windows = self._lists[resource.table] = CreatedWindows(bounds)
+            pages = self.client.list_windows(resource.path, query, windows, resource=resource.table)
         else:
-            if bounds:
-                query["created[gte]"] = bounds[0][0]
             pages = self.client.list_all(resource.path, query, resource=resource.table)
         for page in pages:
             self.tracker.observe(resource, page)
+            if bounds:
+                self._listed[resource.table] += len(page)
             yield _stamp(page, datetime.now(UTC))
+        self._lists.pop(resource.table, None)
 
     def full_list(
         self, resource: StripeResource, mode: str, state: dict | None = None
@@ -431,7 +548,8 @@ class StripeSync:
         self.report.modes[resource.table] = mode
         self.tracker.fully_listed.add(resource.table)
         listed = 0
-        for page in self.list_pages(resource, windows=resource.sync != "catalog"):
+        bounds = self._windows() if resource.sync != "catalog" else None
+        for page in self.list_pages(resource, bounds=bounds):
             listed += len(page)
             yield page
         if state is not None:
@@ -521,19 +639,17 @@ class StripeSync:
     ) -> Iterator[list[StripeObject]]:
         cursors = state.setdefault("created_cursors", {})
         cursor = cursors.get(resource.table)
-        if cursor is None:
-            self.report.modes[resource.table] = "full"
-            if self.start:
-                cursor = _epoch(self.start)
-        else:
-            self.report.modes[resource.table] = "incremental"
-        newest = cursor
+        self.report.modes[resource.table] = "full" if cursor is None else "incremental"
         # `gte`, not `gt`: objects created in the cursor's second may have arrived after it;
-        # rows read twice are merged away by id.
+        # rows read twice are merged away by id. The first run reads the whole history (from
+        # the sync start on) in created windows side by side, like a backfill.
         params = {"created[gte]": cursor} if cursor is not None else {}
-        # the first run reads the whole history: in created windows side by side, like a backfill
-        for page in self.list_pages(resource, params, windows=cursor is None):
+        bounds = self._windows() if cursor is None else None
+        newest = cursor
+        for page in self.list_pages(resource, params, bounds):
             newest = max([newest or 0, *(obj["created"] for obj in page)])
+            if bounds:
+                self._newest_created[resource.table] = newest
             yield page
         if newest is not None:
             cursors[resource.table] = newest
@@ -544,9 +660,25 @@ class StripeSync:
 
         A list, not a generator: dlt runs a parallelized transformer's call in its worker pool
         but would iterate a returned generator on its main thread, where a page's round trips
-        would hold up every other resource.
+        would hold up every other resource. A parent whose list this run fails to finish is
+        noted for the next run to retrieve, with its list, one by one.
         """
         self.report.modes[resource.table] = self.report.modes.get(resource.parent, "full")
+        return self._children(resource, parents, on_failure=self._children_cut_short)
+
+    def _children_cut_short(
+        self, resource: StripeResource, parent: StripeObject, error: StripeApiError
+    ) -> list[StripeObject]:
+        with self._plan_lock:
+            self.failure = self.failure or error
+            self.cut_short.add(resource.table)
+            unlisted = self._state.setdefault(UNLISTED_STATE_KEY, {})
+            unlisted[resource.parent] = sorted({*unlisted.get(resource.parent, []), parent["id"]})
+        return []
+
+    def _children(
+        self, resource: StripeResource, parents: list[StripeObject], on_failure=None
+    ) -> list[StripeObject]:
         with_children = [
             parent
             for parent in parents
@@ -554,9 +686,14 @@ class StripeSync:
         ]
 
         def complete(parent: StripeObject) -> list[StripeObject]:
-            children = self.client.complete_list(
-                parent[resource.embedded_field], resource=resource.table
-            )
+            try:
+                children = self.client.complete_list(
+                    parent[resource.embedded_field], resource=resource.table
+                )
+            except StripeApiError as error:
+                if on_failure is None:
+                    raise
+                return on_failure(resource, parent, error)
             # copies: the parent's own row keeps its embedded list untouched
             return _stamp([dict(child) for child in children], parent["_extracted_at"])
 
@@ -591,7 +728,7 @@ class StripeSync:
                         retrieved[table] += _stamp(page, datetime.now(UTC))
                         for child in self.resources:
                             if child.parent == table:
-                                retrieved[child.table] += self.children(child, page)
+                                retrieved[child.table] += self._children(child, page)
                         for key, target in {**resource.references, **resource.owns}.items():
                             found[target].update(_ids_at(page, key))
                 wanted = {}
@@ -721,6 +858,8 @@ class LandedLoads:
     load_ids: list[str] = field(default_factory=list)
     rows: Counter[str] = field(default_factory=Counter)
     normalize_processes: int = 1  # the most any of this run's loads was normalized by
+    # the error that cut the sync short: what it had read is landed all the same
+    failure: StripeApiError | None = None
 
     def extract(self, pipeline: dlt.Pipeline, source: DltSource) -> None:
         # dlt asks each parallelized resource for its next page from a pool of 5 threads by
@@ -757,6 +896,7 @@ def _rare_garbage_collections() -> Iterator[None]:
 
 def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
     """Sync what changed, then fetch what full lists left dangling; one landing load each.
+    A sync cut short by an error lands what it read, and says so in `failure`.
 
     The dangling objects are fetched while the first load is normalized and written: one is
     round trips, the other CPU, so neither waits for the other.
@@ -766,6 +906,10 @@ def extract_to_landing(pipeline: dlt.Pipeline, sync: StripeSync) -> LandedLoads:
         # what `pipeline.run()` does first: a new working folder takes its cursors from the landing
         pipeline.sync_destination()
         landed.extract(pipeline, sync.source())
+        if sync.failure is not None:  # the objects to retrieve one by one wait in the state
+            landed.normalize_and_load(pipeline)
+            landed.failure = sync.failure
+            return landed
         stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlisted") as background:
             unlisted = background.submit(sync.retrieve_unlisted, stop)
