@@ -21,7 +21,6 @@ a month, customers who moved to another currency, and Stripe's own fees. The MRR
 import os
 
 import dagster as dg
-import duckdb
 import pytest
 import requests
 
@@ -29,10 +28,11 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import (
     Workspace,
+    assert_every_billing_setup_is_in,
     assert_movements_equal_truth,
     assert_mrr_equals_truth,
-    launch,
-    pipeline_env,
+    run_pipeline,
+    truth_of,
 )
 
 BUSINESS = (
@@ -52,23 +52,6 @@ def workspace(tmp_path_factory) -> Workspace:
     return Workspace(tmp_path_factory.mktemp("reconciliation"))
 
 
-def truth_of(sandbox: RunningSandbox) -> dict:
-    return requests.get(f"{sandbox.url}/_sandbox/truth", timeout=60).json()
-
-
-def run_pipeline(sandbox: RunningSandbox, workspace: Workspace) -> dict:
-    """One `make run` against the sandbox as it is now; returns the truth it must match."""
-    truth = truth_of(sandbox)
-    process = launch("run", workspace.env(**pipeline_env(sandbox, truth)))
-    assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-4000:]
-    return truth
-
-
-def query(workspace: Workspace, sql: str) -> list[tuple]:
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @pytest.fixture(scope="module")
 def first_run(business: RunningSandbox, workspace: Workspace) -> dict:
     return run_pipeline(business, workspace)
@@ -76,48 +59,7 @@ def first_run(business: RunningSandbox, workspace: Workspace) -> dict:
 
 def test_history_needs_rebuilding(first_run: dict, workspace: Workspace):
     """The business exercises what a current-state MRR would get wrong."""
-    (changed_items,) = query(
-        workspace,
-        'select count(*) from "stripe"."intermediate"."int_subscription_item_versions" '
-        "where valid_to_at is not null",
-    )[0]
-    (unpaid_spells,) = query(
-        workspace,
-        'select count(*) from "stripe"."intermediate"."int_subscription_counted_periods" '
-        "where counted_until_at is not null",
-    )[0]
-    (forever_coupons,) = query(
-        workspace,
-        'select count(*) from "stripe"."intermediate"."int_subscription_discounts" '
-        "where coupon_duration = 'forever'",
-    )[0]
-    statuses = {
-        status
-        for (status,) in query(
-            workspace, 'select distinct status from "stripe"."staging"."stg_stripe__subscriptions"'
-        )
-    }
-    (stacked, deleted_customers_own) = query(
-        workspace,
-        "select count(*) filter (where discount_position > 1), "
-        "count(*) filter (where is_customer_discount and customers.is_deleted) "
-        'from "stripe"."intermediate"."int_subscription_discounts" as discounts '
-        'inner join "stripe"."staging"."stg_stripe__subscriptions" using (subscription_id) '
-        'inner join "stripe"."staging"."stg_stripe__customers" as customers using (customer_id)',
-    )[0]
-    assert changed_items > 0 and unpaid_spells > 0 and forever_coupons > 0
-    (two_currencies, replaced_within_the_month) = query(
-        workspace,
-        "select count(distinct customer_id) filter (where currencies > 1), "
-        "count(*) filter (where replaced) from ("
-        "  select customer_id, count(distinct currency) over (partition by customer_id)"
-        "  as currencies, date_trunc('month', created_at) = date_trunc('month', lag(ended_at)"
-        "  over (partition by customer_id, currency order by created_at)) as replaced"
-        '  from "stripe"."staging"."stg_stripe__subscriptions")',
-    )[0]
-    assert stacked > 0 and deleted_customers_own > 0
-    assert two_currencies > 0 and replaced_within_the_month > 0
-    assert {"active", "canceled", "past_due", "unpaid", "trialing", "paused"} <= statuses
+    assert_every_billing_setup_is_in(workspace)
 
 
 def test_mrr_equals_truth_for_every_month_and_currency(first_run: dict, workspace: Workspace):

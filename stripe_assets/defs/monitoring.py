@@ -3,7 +3,9 @@
 - `fresh` on every landing, raw and mart asset: updated within FRESHNESS_HOURS (default 26: an
   hourly sync and a daily dbt build leave room for one missed day). For a landing asset only a
   sync that read the table counts, so a table left out of STRIPE_RESOURCES goes stale like one
-  whose sync fails. A stale landing asset is an ERROR, since every number downstream is late;
+  whose sync fails; one left out that was never synced (a restricted key without the permission,
+  as the 403's sentence advises) holds nothing to be late, and passes, saying so. A stale
+  landing asset is an ERROR, since every number downstream is late;
   stale raw or marts warn: they follow the landing zone.
 - `freshness_sensor` runs these checks on its own, between pipeline runs.
 - `events_cursor_age` warns when the newest event the sync has read is more than
@@ -25,7 +27,8 @@ from .stripe.warehouse import RAW_SCHEMA
 FRESH_CHECK = "fresh"
 EVENTS_CURSOR_WARN_DAYS = 20
 EVENTS_WINDOW_DAYS = 30
-LOOKBACK = 100  # materializations searched for a landing asset's last real sync
+LOOKBACK = 100  # materializations read at a time for a landing asset's last real sync
+NEVER_SYNCED = "never synced"  # see _last_update
 
 
 def freshness_checks(
@@ -60,15 +63,17 @@ def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChe
         now = datetime.now(UTC).timestamp()
         for check_key in context.selected_asset_check_keys:
             updated_at = _last_update(context.instance, check_key.asset_key, synced_only=landing)
-            age_s = None if updated_at is None else now - updated_at
+            age_s = None if updated_at in (None, NEVER_SYNCED) else now - updated_at
             fresh = age_s is not None and age_s <= hours * 3600
             yield dg.AssetCheckResult(
                 asset_key=check_key.asset_key,
                 check_name=FRESH_CHECK,
-                passed=fresh,
+                passed=fresh or updated_at == NEVER_SYNCED,
                 severity=dg.AssetCheckSeverity.ERROR if landing else dg.AssetCheckSeverity.WARN,
                 description=None
                 if fresh
+                else f"Never synced: {NOT_SYNCED}."
+                if updated_at == NEVER_SYNCED
                 else "Never updated."
                 if age_s is None
                 else f"Last updated {age_s / 3600:.2f} hours ago.",
@@ -78,16 +83,23 @@ def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChe
     return freshness
 
 
-def _last_update(instance: dg.DagsterInstance, key: dg.AssetKey, synced_only: bool) -> float | None:
-    """When the asset last materialized; for landing, the last time a sync actually read it."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key), limit=LOOKBACK if synced_only else 1
-    ).records
-    for record in records:
-        sync_mode = record.asset_materialization.metadata.get("sync_mode")
-        if not synced_only or sync_mode is None or sync_mode.value != NOT_SYNCED:
-            return record.timestamp
-    return None
+def _last_update(
+    instance: dg.DagsterInstance, key: dg.AssetKey, synced_only: bool
+) -> float | str | None:
+    """When the asset last materialized; for landing, the last time a sync actually read it,
+    or NEVER_SYNCED when it has materialized only as left out of the sync."""
+    records_filter, cursor = dg.AssetRecordsFilter(asset_key=key), None
+    while True:
+        result = instance.fetch_materializations(
+            records_filter, limit=LOOKBACK if synced_only else 1, cursor=cursor
+        )
+        for record in result.records:
+            sync_mode = record.asset_materialization.metadata.get("sync_mode")
+            if not synced_only or sync_mode is None or sync_mode.value != NOT_SYNCED:
+                return record.timestamp
+        if not synced_only or not result.has_more:
+            return NEVER_SYNCED if synced_only and (cursor or result.records) else None
+        cursor = result.cursor
 
 
 def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
