@@ -8,14 +8,14 @@ the only tolerance), before and after the business lives on (`advance`, 10 days 
 and incremental runs pick the changes up.
 
 Its account's default API version is 2024-06-20, as on most real accounts, so the events the
-incremental run reads carry objects in that older shape (the pipeline, crash and S3 tests
-reconcile an account on our pinned version); and it settles in USD what it charges in EUR, GBP
-and JPY, so its balance transactions are converted at Stripe's `exchange_rate`, which the raw
-reconciliation and revenue_daily follow. Its business has tiered and package prices, upgrades
-from a free price, plan switches without proration, stacked discounts and customers' own
-discounts (some of them on customers deleted since), subscriptions cancelled and replaced within
-a month, customers who moved to another currency, and Stripe's own fees. The MRR bridge
-(`mrr_movements`) must equal the ledger's too, every month and currency.
+incremental run reads carry objects in that older shape (tests/test_mrr_reconciliation_pinned.py,
+the pipeline, crash and S3 tests reconcile an account on our pinned version); and it settles in USD
+what it charges in EUR, GBP and JPY, so its balance transactions are converted at Stripe's
+`exchange_rate`, which the raw reconciliation and revenue_daily follow. Its business has tiered and
+package prices, upgrades from a free price, plan switches without proration, stacked discounts and
+customers' own discounts (some of them on customers deleted since), subscriptions cancelled and
+replaced within a month, customers who moved to another currency, and Stripe's own fees. The MRR
+bridge (`mrr_movements`) must equal the ledger's too, every month and currency.
 """
 
 import os
