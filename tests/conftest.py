@@ -401,10 +401,12 @@ def assert_every_billing_setup_is_in(workspace: Workspace) -> None:
             workspace, 'select distinct status from "stripe"."staging"."stg_stripe__subscriptions"'
         )
     }
-    (stacked, deleted_customers_own) = query(
+    (stacked, deleted_customers_own, removed_customers_own) = query(
         workspace,
         "select count(*) filter (where discount_position > 1), "
-        "count(*) filter (where is_customer_discount and customers.is_deleted) "
+        "count(*) filter (where is_customer_discount and customers.is_deleted), "
+        "count(*) filter (where is_customer_discount and coupon_duration = 'forever' "
+        "  and discount_end_at is not null and not customers.is_deleted) "
         'from "stripe"."intermediate"."int_subscription_discounts" as discounts '
         'inner join "stripe"."staging"."stg_stripe__subscriptions" using (subscription_id) '
         'inner join "stripe"."staging"."stg_stripe__customers" as customers using (customer_id)',
@@ -419,6 +421,6 @@ def assert_every_billing_setup_is_in(workspace: Workspace) -> None:
         "  over (partition by customer_id, currency order by created_at)) as replaced"
         '  from "stripe"."staging"."stg_stripe__subscriptions")',
     )[0]
-    assert stacked > 0 and deleted_customers_own > 0
+    assert stacked > 0 and deleted_customers_own > 0 and removed_customers_own > 0
     assert two_currencies > 0 and replaced_within_the_month > 0
     assert {"active", "canceled", "past_due", "unpaid", "trialing", "paused"} <= statuses

@@ -34,6 +34,9 @@
         {%- set present = [] if existing is none else
             adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
         {%- set missing = declared | rejectattr('name', 'in', present) | list -%}
+        {%- if existing is not none and missing -%}
+            {{ stripe_require_always_sent_columns(table, existing, missing | map(attribute='name')) }}
+        {%- endif -%}
         {%- if existing is none -%}
         (select
             {%- for column in declared %}
@@ -53,10 +56,46 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#-
+    stripe_require_always_sent_columns(table, relation, missing): stops the model when the raw
+    table has live rows but lacks a column Stripe sends on every such object (the table's
+    `always_sent`). Reading it as null, like a field that is merely unfilled, would build the
+    model empty or wrong without a word: those rows hold data of another shape.
+-#}
+{% macro stripe_require_always_sent_columns(table, relation, missing) -%}
+    {%- set source_node = stripe_source_node(table) -%}
+    {%- set always_sent = source_node.config.meta.get('always_sent', []) -%}
+    {%- set lacking = missing | select('in', always_sent) | list -%}
+    {%- if lacking -%}
+        {%- set present = adapter.get_columns_in_relation(relation)
+            | map(attribute='name') | map('lower') | list -%}
+        {%- set live = run_query(
+            "select count(*) from " ~ relation
+            ~ (" where not coalesce(is_deleted, false)" if 'is_deleted' in present else "")
+        ).columns[0].values()[0] -%}
+        {%- if live > 0 -%}
+            {%- set more = lacking | length - 3 -%}
+            {%- set named = "`" ~ (lacking[:3] | join("`, `")) ~ "`"
+                ~ ((" and " ~ more ~ " more") if more > 0 else "") -%}
+            {{ exceptions.raise_compiler_error(
+                this.identifier ~ " is not built: raw " ~ relation.schema ~ "." ~ table ~ " has "
+                ~ live ~ " live rows but no " ~ named ~ ", which Stripe sends on every one at API"
+                ~ " version " ~ source_node.source_meta.api_version ~ "; reload raw from this"
+                ~ " pipeline's landing zone (make rebuild-raw) rather than from data in another"
+                ~ " shape."
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro stripe_declared_columns(table) -%}
+    {{ return(stripe_source_node(table).columns) }}
+{%- endmacro %}
+
+{% macro stripe_source_node(table) -%}
     {%- for node in graph.sources.values()
         if node.source_name == 'stripe' and node.name == table -%}
-        {{ return(node.columns) }}
+        {{ return(node) }}
     {%- endfor -%}
     {{ exceptions.raise_compiler_error("no source stripe." ~ table) }}
 {%- endmacro %}

@@ -272,6 +272,8 @@ class SandboxApi:
         # discounts have no list endpoint; they are reached by expanding `discounts`
         by_id.update((d.id, d) for s in business.subscriptions for d in s.discounts)
         by_id.update((c.discount.id, c.discount) for c in business.customers if c.discount)
+        # and a customer's removed discount by expanding the invoices it was on
+        by_id.update((d.id, d) for i in business.invoices for d in i.discounts)
         self.listings, self.by_id = listings, by_id
         gc.freeze()  # the indexes live as long as the records: keep them out of GC scans
 

@@ -86,6 +86,9 @@ RETIRED_COUPON = "Spring 20% for 3 months"  # deleted part-way through the histo
 # Some customers get a coupon of their own, for all their subscriptions; some subscriptions stack
 # a second coupon on their first.
 CUSTOMER_DISCOUNT_SHARE = 0.04  # of customers, at signup
+# of customers with a discount, removed later: only within the events Stripe still serves, since
+# nothing else says when (a customer without it shows no trace; its old invoices show it was on)
+CUSTOMER_DISCOUNT_REMOVED_SHARE = 0.5
 STACKED_DISCOUNT_SHARE = 0.3  # of subscriptions with a coupon
 UNPRORATED_SHARE = 0.3  # of paid plan switches, made with proration_behavior=none
 # Of the customers who subscribe again after a cancellation, some do it minutes later (a plan

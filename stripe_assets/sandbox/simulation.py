@@ -128,6 +128,7 @@ class Simulation:
         self.discount_rng = random.Random(plan.seed + 3)
         self.proration_rng = random.Random(plan.seed + 4)
         self.replacement_rng = random.Random(plan.seed + 5)
+        self.removal_rng = random.Random(plan.seed + 6)
         self.start = midnight(plan.start)
         self.business = Business(as_of=self.start, events_retention_days=plan.events_retention_days)
         self._queue: list[tuple[int, int, Callable, tuple]] = []
@@ -371,6 +372,10 @@ class Simulation:
         if self.plan.full and self.discount_rng.random() < catalog.CUSTOMER_DISCOUNT_SHARE:
             coupon = self.discount_rng.choice(self._usable_coupons(currency))
             customer.discount = self._redeem(coupon, customer, None)
+            if self.removal_rng.random() < catalog.CUSTOMER_DISCOUNT_REMOVED_SHARE:
+                removal = max(self.now, self._keep_events_after)
+                removal += self.removal_rng.randint(DAY, 20 * DAY)
+                self._at(removal, self._remove_customer_discount, customer)
         self._emit("customer.created", customer)
         self._at(self.now + self.rng.randint(30, 900), self._subscribe, customer, True)
 
@@ -391,6 +396,17 @@ class Simulation:
             currency_places = next(p for c, _, p in catalog.MARKETS if c == customer.currency)
             customer.country, customer.city = self.rng.choice(currency_places)
         self._emit("customer.updated", customer, previous)
+
+    def _remove_customer_discount(self, customer: Customer) -> None:
+        """`DELETE /v1/customers/:id/discount`: Stripe says so with `customer.discount.deleted`,
+        whose object is the discount; the customer no longer shows it, and the subscriptions
+        that inherited it are billed without it from now on."""
+        if customer.deleted_at is not None or customer.discount is None:
+            return
+        self._emit_deletion("customer.discount.deleted", customer.discount)
+        customer.discount = None
+        for subscription in customer.subscriptions:
+            self._record_mrr(subscription)
 
     def _delete_customer(self, customer: Customer) -> None:
         if customer.deleted_at is not None or any(

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from stripe_assets.defs.monitoring import _stale_cursor_sentence
-from stripe_assets.defs.stripe.errors import dbt_disk_full, user_facing
+from stripe_assets.defs.stripe.errors import dbt_failure, user_facing
 
 
 @pytest.mark.parametrize("days", [29.6, 30.0, 31.0, 45.0, 400.0])
@@ -56,7 +56,34 @@ def test_a_full_disk_under_dbt_is_one_sentence_naming_the_model():
             },
         ]
     }
-    sentence = dbt_disk_full(run_results)
+    sentence = dbt_failure(run_results)
     assert sentence is not None and "model.stripe_revenue.fct_mrr" in sentence
     assert sentence.startswith("The disk is full") and sentence.count(". ") == 0
-    assert dbt_disk_full({"results": [{"status": "error", "message": "Binder Error"}]}) is None
+    assert dbt_failure({"results": [{"status": "error", "message": "Binder Error"}]}) is None
+
+
+def test_raw_of_another_shape_under_dbt_is_the_staging_models_sentence():
+    """dbt's run_results.json messages for the compiler error stripe_staging.sql raises, as dbt
+    writes them (tests/test_check_shapes.py raises the real one)."""
+
+    def refused(model: str) -> dict:
+        sentence = f"{model} is not built: raw stripe.{model[12:]} has 2 live rows but no `total`."
+        return {
+            "unique_id": f"model.stripe_revenue.{model}",
+            "status": "error",
+            "message": f"Compilation Error in model {model} (models/staging/stripe/{model}.sql)\n"
+            f"  {sentence}\n  \n  > in macro stripe_require_always_sent_columns "
+            "(macros/stripe_staging.sql)\n  > called by model",
+        }
+
+    one = dbt_failure({"results": [refused("stg_stripe__invoices")]})
+    assert (
+        one
+        == "stg_stripe__invoices is not built: raw stripe.invoices has 2 live rows but no `total`."
+    )
+    two = dbt_failure(
+        {"results": [refused("stg_stripe__invoices"), refused("stg_stripe__charges")]}
+    )
+    assert two.startswith("stg_stripe__invoices is not built") and two.endswith(
+        "(1 more models likewise)."
+    )

@@ -6,6 +6,13 @@
     customer's discount is read from the customer and from its invoices, which keep it once
     the customer is deleted (a deleted customer shows nothing but its id).
 
+    A discount ends at its `end`, or earlier when it is removed. Stripe says so with a
+    `customer.discount.deleted` event; a customer's discount its invoices show but the
+    (undeleted) customer no longer does, with no such event (removed before the events the
+    pipeline holds), ends at the customer's first invoice after the last one showing it (or,
+    with none, when the customer was read without it): the earliest instant the data shows it
+    gone.
+
     Subscriptions and customers are extracted with their discounts' coupons expanded
     (`source.coupon`; older API versions put the coupon at `coupon`); a coupon that is still a
     bare id (raw loaded without that expansion) is read from the coupons table. Only `forever`
@@ -55,17 +62,45 @@ invoices as (
 
 ),
 
+events as (
+
+    select * from {{ ref('stg_stripe__events') }}
+
+),
+
+removals as (
+
+    select object_id as discount_id, min(created_at) as removed_at
+    from events
+    where event_type = 'customer.discount.deleted'
+    group by object_id
+
+),
+
+invoiced_discounts as (
+
+    select invoices.customer_id, invoices.created_at, shown.discount
+    from invoices
+    cross join lateral (select unnest(json_extract(invoices.discounts, '$[*]')) as discount) as shown
+
+),
+
 customers_discounts as (
 
     -- a customer's discount as it shows now, and as its invoices show it (a deleted customer
     -- shows none): one not tied to a subscription, an invoice or an item
-    select customer_id, discount_id, discount
+    select
+        customer_id,
+        discount_id,
+        discount,
+        min(source_rank) over seen_discount = 2 as is_only_invoiced,
+        max(invoiced_at) over seen_discount as last_invoiced_at
     from (
-        select customer_id, discount, 1 as source_rank
+        select customer_id, discount, 1 as source_rank, null as invoiced_at
         from customers
         union all
-        select customer_id, unnest(json_extract(discounts, '$[*]')), 2
-        from invoices
+        select customer_id, discount, 2, created_at
+        from invoiced_discounts
     ) as seen
     cross join lateral (select json_extract_string(discount, '$.id') as discount_id)
     where json_type(discount) = 'OBJECT'
@@ -73,7 +108,28 @@ customers_discounts as (
         and json_extract_string(discount, '$.subscription_item') is null
         and json_extract_string(discount, '$.invoice') is null
         and json_extract_string(discount, '$.invoice_item') is null
+    window seen_discount as (partition by customer_id, discount_id)
     qualify row_number() over (partition by customer_id, discount_id order by source_rank) = 1
+
+),
+
+shown_gone as (
+
+    -- a customer's discount only its invoices show while the customer is still there: gone by
+    -- the customer's next invoice, or else by when the customer was read without it
+    select
+        customers_discounts.customer_id,
+        customers_discounts.discount_id,
+        coalesce(min(later.created_at), any_value(customers.extracted_at)) as gone_by
+    from customers_discounts
+    inner join customers
+        on customers_discounts.customer_id = customers.customer_id
+        and not customers.is_deleted
+    left join invoices as later
+        on customers_discounts.customer_id = later.customer_id
+        and later.created_at > customers_discounts.last_invoiced_at
+    where customers_discounts.is_only_invoiced
+    group by customers_discounts.customer_id, customers_discounts.discount_id
 
 ),
 
@@ -83,34 +139,55 @@ customer_discounts as (
         subscriptions.subscription_id,
         true as is_customer_discount,
         customers_discounts.discount,
-        1 as discount_position
+        1 as discount_position,
+        shown_gone.gone_by
     from subscriptions
     inner join customers_discounts
         on subscriptions.customer_id = customers_discounts.customer_id
+    left join shown_gone
+        on customers_discounts.customer_id = shown_gone.customer_id
+        and customers_discounts.discount_id = shown_gone.discount_id
 
 ),
 
 discounts as (
 
     select
-        subscription_id,
-        is_customer_discount,
-        discount_position,
-        json_extract_string(discount, '$.id') as discount_id,
+        every_discount.subscription_id,
+        every_discount.is_customer_discount,
+        every_discount.discount_position,
+        ends.discount_id,
         coalesce(
-            json_extract(discount, '$.source.coupon'), json_extract(discount, '$.coupon')
+            json_extract(every_discount.discount, '$.source.coupon'),
+            json_extract(every_discount.discount, '$.coupon')
         ) as coupon,
-        {{ epoch_to_timestamp("json_extract_string(discount, '$.start')") }} as discount_start_at,
-        {{ epoch_to_timestamp("json_extract_string(discount, '$.end')") }} as discount_end_at
+        {{ epoch_to_timestamp("json_extract_string(every_discount.discount, '$.start')") }}
+            as discount_start_at,
+        -- the earliest of its `end`, its removal and the instant it shows gone
+        (
+            select min(ending)
+            from (values (ends.scheduled_end_at), (removals.removed_at), (every_discount.gone_by))
+                as endings (ending)
+        ) as discount_end_at
     from (
-        select subscription_id, is_customer_discount, discount, discount_position
+        select
+            subscription_id, is_customer_discount, discount, discount_position,
+            null as gone_by
         from own_discounts
         union all
-        select subscription_id, is_customer_discount, discount, discount_position
+        select subscription_id, is_customer_discount, discount, discount_position, gone_by
         from customer_discounts
     ) as every_discount
+    cross join lateral (
+        select
+            json_extract_string(every_discount.discount, '$.id') as discount_id,
+            {{ epoch_to_timestamp("json_extract_string(every_discount.discount, '$.end')") }}
+                as scheduled_end_at
+    ) as ends
+    left join removals
+        on ends.discount_id = removals.discount_id
     -- a bare id would mean the object was not expanded: no coupon to read
-    where json_type(discount) = 'OBJECT'
+    where json_type(every_discount.discount) = 'OBJECT'
 
 ),
 

@@ -17,7 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
-from stripe_assets.defs.stripe.errors import dbt_disk_full
+from stripe_assets.defs.stripe.errors import dbt_failure
 from stripe_assets.defs.stripe.resources import StorageResource
 
 from .metadata import MRR_METADATA
@@ -64,7 +64,7 @@ def stripe_dbt_models(
             else:
                 yield event
     except DagsterDbtCliRuntimeError:
-        if sentence := dbt_disk_full(_run_results(build)):
+        if sentence := dbt_failure(_run_results(build)):
             raise dg.Failure(description=sentence, allow_retries=False) from None
         raise
     if not held:

@@ -106,16 +106,29 @@ def _disk_full(cause: BaseException, duckdb_path: str, landing_bucket_url: str) 
     )
 
 
-def dbt_disk_full(run_results: dict) -> str | None:
-    """A full disk under dbt, found in its run_results.json (dbt prints the cause far above
-    dagster-dbt's "dbt CLI process ... failed")."""
-    for result in run_results.get("results", []):
-        if result.get("status") == "error" and "No space left on device" in (
-            result.get("message") or ""
-        ):
+SHAPE_REFUSED_MACRO = "stripe_require_always_sent_columns"
+"""The dbt macro (dbt_project/macros/stripe_staging.sql) whose compiler error is a sentence for
+the user: its second line, after dbt's "Compilation Error in model ..."."""
+
+
+def dbt_failure(run_results: dict) -> str | None:
+    """The one sentence for a dbt build that failed for a reason the user can act on, found in
+    its run_results.json (dbt prints the cause far above dagster-dbt's "dbt CLI process ...
+    failed"): a full disk, or raw data of another shape that a staging model refused."""
+    errors = [r for r in run_results.get("results", []) if r.get("status") == "error"]
+    for result in errors:
+        if "No space left on device" in (result.get("message") or ""):
             return (
                 f"The disk is full (no space left on device) where dbt built "
                 f"{result.get('unique_id', 'a model')}: free some space, or point DUCKDB_PATH at "
                 "a disk with room, then rerun; raw is left as it was."
             )
+    refused = [
+        result["message"].splitlines()[1].strip()
+        for result in errors
+        if f"> in macro {SHAPE_REFUSED_MACRO} " in (result.get("message") or "")
+    ]
+    if refused:
+        others = len(refused) - 1
+        return refused[0] if not others else f"{refused[0][:-1]} ({others} more models likewise)."
     return None

@@ -167,11 +167,14 @@ def _epoch(moment: datetime) -> int:
 @dataclass(frozen=True)
 class Change:
     """The latest event about an object: the object as the event carries it, whether the event
-    deleted it, and the API version the event renders it in."""
+    deleted it, and the API version the event renders it in. An event about a discount carries
+    the discount, not its customer or subscription: those are named only (`carried` false), to
+    be read again."""
 
     obj: StripeObject
     deleted: bool
     api_version: str
+    carried: bool = True
 
 
 @dataclass
@@ -187,15 +190,33 @@ class EventChanges:
         """Events arrive newest first, so the first event about an object is its latest."""
         self.events.append(event)
         obj = event["data"]["object"]
+        carried = obj.get("object") != "discount"
+        if not carried:
+            obj = _discount_holder(obj)
         resource = BY_OBJECT.get(obj.get("object"))
-        if resource is not None and event["type"].endswith(".created"):
+        if resource is not None and carried and event["type"].endswith(".created"):
             self.created[resource.table] += 1
         if resource is None or obj["id"] in self.objects[resource.table]:
             return
         # `customer.deleted` deletes a customer; `customer.subscription.deleted` only ends one
         deleted = event["type"] == f"{obj['object']}.deleted"
         version = event.get("api_version") or STRIPE_API_VERSION
-        self.objects[resource.table][obj["id"]] = Change(obj, deleted, version)
+        self.objects[resource.table][obj["id"]] = Change(obj, deleted, version, carried)
+
+
+def _discount_holder(discount: StripeObject) -> StripeObject:
+    """What a `customer.discount.*` event changed: the discount's subscription, or for a
+    customer's own discount the customer, which shows it (or no longer does) as `discount`.
+    Stripe announces a discount removed from a customer with that event alone."""
+    subscription = discount.get("subscription")
+    if subscription:
+        return {"id": _id_of(subscription), "object": "subscription"}
+    return {"id": _id_of(discount["customer"]), "object": "customer"}
+
+
+def _id_of(reference: str | StripeObject) -> str:
+    """An expandable field's id, expanded or not."""
+    return reference if isinstance(reference, str) else reference["id"]
 
 
 def data_origin(api_key: str) -> str:
@@ -569,14 +590,19 @@ class StripeSync:
 
     @staticmethod
     def _stale(resource: StripeResource, changes: EventChanges) -> list[Change]:
-        """Changes whose object must be read again at our version: the event renders it in
-        another (Stripe uses the account's default version when the event was created, older on
-        most accounts) or holds ids we read expanded. Deleted objects cannot be read again."""
+        """Changes whose object must be read again at our version: the event does not carry it
+        (a discount's holder), renders it in another version (Stripe uses the account's default
+        version when the event was created, older on most accounts) or holds ids we read
+        expanded. Deleted objects cannot be read again."""
         return [
             change
             for change in changes.objects.get(resource.table, {}).values()
             if not change.deleted
-            and (change.api_version != STRIPE_API_VERSION or resource.needs_expanding(change.obj))
+            and (
+                not change.carried
+                or change.api_version != STRIPE_API_VERSION
+                or resource.needs_expanding(change.obj)
+            )
         ]
 
     def _count_created(self, resource: StripeResource, changes: EventChanges, state: dict) -> None:
