@@ -372,9 +372,9 @@ def run_pipeline(sandbox: RunningSandbox, workspace: Workspace) -> dict:
     return truth
 
 
-def query(workspace: Workspace, sql: str) -> list[tuple]:
+def query(workspace: Workspace, sql: str, parameters: list | None = None) -> list[tuple]:
     with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, parameters).fetchall()
 
 
 def assert_every_billing_setup_is_in(workspace: Workspace) -> None:

@@ -33,6 +33,7 @@ EXPECTED_GRAPH = {
     "intermediate/int_subscription_discounts": [
         "staging/stg_stripe__coupons",
         "staging/stg_stripe__customers",
+        "staging/stg_stripe__events",  # customer.discount.deleted ends a discount
         "staging/stg_stripe__invoices",
         "staging/stg_stripe__subscriptions",
     ],

@@ -65,6 +65,24 @@ def test_mrr_and_its_bridge_equal_truth_as_the_business_lives_on(
     versions = query(workspace, 'select distinct _api_version from "stripe"."stripe"."invoices"')
     assert versions == [(STRIPE_API_VERSION,)]
     assert latest_sync_mode(workspace, "invoices") == "incremental"
+    # customers' discounts removed since the first sync: read from their events alone
+    ((removed_since,),) = query(
+        workspace,
+        'select count(*) from "stripe"."staging"."stg_stripe__events" '
+        "where event_type = 'customer.discount.deleted' and created_at > cast(? as timestamptz)",
+        [first_run["as_of"]],
+    )
+    assert removed_since > 0
+    # and the customers as raw holds them no longer show those discounts
+    ((still_shown,),) = query(
+        workspace,
+        'select count(*) from "stripe"."staging"."stg_stripe__events" as events '
+        'inner join "stripe"."staging"."stg_stripe__customers" as customers '
+        "on customers.customer_id = json_extract_string(events.data, '$.object.customer') "
+        "and json_extract_string(customers.discount, '$.id') = events.object_id "
+        "where events.event_type = 'customer.discount.deleted'",
+    )
+    assert still_shown == 0
 
 
 def latest_sync_mode(workspace: Workspace, table: str) -> str:

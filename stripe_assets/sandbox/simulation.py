@@ -373,8 +373,10 @@ class Simulation:
             coupon = self.discount_rng.choice(self._usable_coupons(currency))
             customer.discount = self._redeem(coupon, customer, None)
             if self.removal_rng.random() < catalog.CUSTOMER_DISCOUNT_REMOVED_SHARE:
+                # from the events window on, as far as a month and a half: some come after
+                # the first sync, as events the incremental sync has to apply
                 removal = max(self.now, self._keep_events_after)
-                removal += self.removal_rng.randint(DAY, 20 * DAY)
+                removal += self.removal_rng.randint(DAY, 45 * DAY)
                 self._at(removal, self._remove_customer_discount, customer)
         self._emit("customer.created", customer)
         self._at(self.now + self.rng.randint(30, 900), self._subscribe, customer, True)

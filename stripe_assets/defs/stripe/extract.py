@@ -37,11 +37,10 @@ from dlt.common.schema.exceptions import DataValidationError
 from dlt.extract import DltResource, DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from stripe_assets.sandbox import DEFAULT_API_KEY as SANDBOX_API_KEY
-
 from .catalog import BY_OBJECT, BY_TABLE, StripeResource, column_hints, field_value
 from .client import (
     PAGE_SIZE,
+    SANDBOX_API_KEY,
     STRIPE_API_VERSION,
     CreatedWindows,
     StripeApiError,
