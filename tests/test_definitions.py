@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -301,3 +302,26 @@ def test_a_fresh_instance_opened_by_several_at_once_works(tmp_path):
             thread.join()
         assert not failures, failures
         assert dg.DagsterInstance.from_config(str(home)).get_runs() == []
+
+
+def test_dg_checks_and_lists_the_same_definitions(tmp_path):
+    """`dg check defs` and `dg list defs`, as a Dagster engineer would run them in this project
+    (`[tool.dg.project]` in pyproject.toml), load the same graph the snapshot above holds."""
+    dg_cli = [str(Path(sys.executable).with_name("dg"))]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    check = subprocess.run(
+        [*dg_cli, "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    assert "All definitions loaded successfully." in check.stdout + check.stderr
+    listed = subprocess.run(
+        [*dg_cli, "list", "defs", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assets = json.loads(listed.stdout)["assets"]
+    graph = {asset["asset_key"]: sorted(asset["dependency_keys"]) for asset in assets}
+    assert graph == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
