@@ -176,7 +176,8 @@ def docs() -> int:
 
 
 def dev() -> int:
-    """`dagster dev` beside a sandbox, both stopped by Ctrl-C or SIGTERM."""
+    """`dg dev` (Dagster's webserver and daemon) beside a sandbox, both stopped by Ctrl-C or
+    SIGTERM."""
     require_usable_configuration("DAGSTER_UI_PORT", "SANDBOX_PORT")
     ui_port = os.environ.get("DAGSTER_UI_PORT", "3000")
     prepare_dagster_home()
@@ -186,8 +187,8 @@ def dev() -> int:
         UiGuard(UI_HOST, int(ui_port), int(webserver_port)),
     ):
         print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
-        dagster = str(Path(sys.executable).with_name("dagster"))
-        command = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
+        dg_cli = str(Path(sys.executable).with_name("dg"))
+        command = [dg_cli, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
         return _serve([*command, "-h", UI_HOST, "-p", webserver_port], PROJECT_ROOT)
 
 
@@ -201,7 +202,7 @@ def _serve(command: list[str], cwd: Path) -> int:
     """Run a server in the foreground until it stops, and make sure it does stop.
 
     Ctrl-C and SIGTERM are passed on to the server, which shuts its own processes down; one
-    that has not finished after SHUTDOWN_GRACE_S (dagster dev can wait for ever on a web
+    that has not finished after SHUTDOWN_GRACE_S (dg dev can wait for ever on a web
     server holding a connection) is killed with its whole process group. Either way context
     managers (the sandbox) close on the way out.
     """
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which
     # warehouse.py handles; its errors still surface as exceptions.
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
-    # Tools we start (dagster dev, its code server, dbt) come from this Python's environment.
+    # Tools we start (dg dev, its code server, dbt) come from this Python's environment.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     commands = {"run": run, "check": check, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
     try:

@@ -79,6 +79,6 @@ def _manifest_is_current() -> bool:
     return all(path.stat().st_mtime < parsed_at for path in sources)
 
 
-# `dagster dev` loads this module in its code server without calling the launcher first.
+# `dg dev` and `dg check defs` load this module without calling the launcher first.
 if dbt_project.preparer.using_dagster_dev():
     prepare_manifest()
