@@ -72,7 +72,7 @@ def prepare_dagster_home() -> Path:
 
 def write_dagster_home(home: Path) -> None:
     """The project's dagster.yaml, and the instance's storage, which names the instance's own
-    folder (stripe_assets/instance_storage.py says why it is not Dagster's default).
+    folder (stripe_assets/compat/dagster.py says why it is not Dagster's default).
 
     Then the storage is created, one process at a time: Dagster creates its SQLite databases
     when it first opens them, and two processes doing so at once (`make dev` beside `make run`
@@ -82,7 +82,7 @@ def write_dagster_home(home: Path) -> None:
     storage = {
         "storage": {
             "custom": {
-                "module": "stripe_assets.instance_storage",
+                "module": "stripe_assets.compat.dagster",
                 "class": "SqliteStorage",
                 "config": {"base_dir": str(home.resolve())},
             }

@@ -251,6 +251,7 @@ def _malformed(settings: Settings) -> list[str]:
     """Values that cannot mean anything, found before anything starts. MRR_AS_OF and
     CUSTOMER_PII are read by dbt alone, at the end of a run: checked here, a typo in one stops
     the run before extraction instead of after it."""
+    from stripe_assets.compat.dagster import is_valid_cron
     from stripe_assets.defs.stripe.catalog import select
 
     problems = []
@@ -280,7 +281,7 @@ def _malformed(settings: Settings) -> list[str]:
         ("STRIPE_SYNC_CRON", settings.sync_cron, SYNC_CRON_DEFAULT),
         ("DBT_BUILD_CRON", settings.dbt_build_cron, DBT_BUILD_CRON_DEFAULT),
     ):
-        if not _is_cron(cron):
+        if not is_valid_cron(cron):
             problems.append(
                 f"{variable} {cron!r} is not a cron expression of five fields (minute hour "
                 f"day month weekday): fix it, or unset it for the default ({default!r})."
@@ -314,13 +315,6 @@ def _is_instant(text: str) -> bool:
         return ISO_INSTANT.fullmatch(text) is not None and bool(datetime.fromisoformat(text))
     except ValueError:
         return False
-
-
-def _is_cron(cron: str) -> bool:
-    """As Dagster's schedules judge it (a definition with a bad one fails to load)."""
-    from dagster._utils.schedules import is_valid_cron_string
-
-    return is_valid_cron_string(cron)
 
 
 def aws_settings() -> dict[str, str]:

@@ -246,10 +246,10 @@ def test_only_the_latest_warehouses_build_folders_are_kept(tmp_path):
 
 
 def test_the_instance_storage_shares_dagsters_own_files(tmp_path):
-    """The instance `make run` writes (stripe_assets/instance_storage.py) and Dagster's default
+    """The instance `make run` writes (stripe_assets/compat/dagster.py) and Dagster's default
     SQLite storage read each other's runs, materializations and check results, so an existing
     data/dagster_home keeps its history."""
-    from stripe_assets.instance_storage import EngineKeepingEventLogStorage
+    from stripe_assets.compat.dagster import EngineKeepingEventLogStorage
     from stripe_assets.launcher import write_dagster_home
 
     @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="answer")])

@@ -4,13 +4,11 @@ import os
 import shutil
 import sys
 import tempfile
-from functools import cached_property
-from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
-from packaging.version import Version
 
+from stripe_assets.compat.dagster_dbt import ProjectDbtCliResource
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import DBT_PROJECT_DIR
 
@@ -22,22 +20,6 @@ DBT_SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analys
 DBT_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without two things it does before every dbt command, ~4 s of each
-    run's dbt step on this machine: it asks the executable for its version (`dbt --version`, a
-    Python start-up), which is the dbt-core installed beside this Python; and it opens a dbt
-    adapter in this process, which only fetching row counts or column metadata uses, and these
-    assets fetch neither. Both are private hooks of the pinned dagster-dbt: check them when
-    upgrading it."""
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(installed_version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args) -> None:
-        return None
 
 
 def dbt_resource() -> DbtCliResource:

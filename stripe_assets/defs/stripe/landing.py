@@ -9,9 +9,7 @@ short of its objects; a load landed before manifests existed, or whose run died 
 it and writing its manifest, is read as it is.
 """
 
-import shutil
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import dlt
 import fsspec
@@ -19,11 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.configuration.specs import AwsCredentials
-from dlt.common.storages.load_package import PackageStorage
-from dlt.common.storages.load_storage import LoadStorage
-from dlt.common.storages.normalize_storage import NormalizeStorage
 from dlt.extract.resource import DltResource
 
+from stripe_assets.compat.dlt import archive_loaded_packages, remove_half_deleted_packages
 from stripe_assets.settings import aws_settings
 
 DATASET = "stripe"
@@ -200,50 +196,10 @@ def finish_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
     given, so a run after a crash would quietly sync nothing new. Finishing them first keeps
     every run whole: the dead run's data lands, then this run's own.
     """
-    _remove_half_deleted_packages(pipeline)
-    _archive_loaded_packages(pipeline)
+    remove_half_deleted_packages(pipeline)
+    archive_loaded_packages(pipeline)
     if not pipeline.has_pending_data:
         return []
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()
     return list(pipeline.load().loads_ids)
-
-
-# What every extracted package holds: dlt moves a package into `extracted` whole.
-PACKAGE_PARTS = (
-    PackageStorage.NEW_JOBS_FOLDER,
-    PackageStorage.STARTED_JOBS_FOLDER,
-    PackageStorage.FAILED_JOBS_FOLDER,
-    PackageStorage.COMPLETED_JOBS_FOLDER,
-    PackageStorage.SCHEMA_FILE_NAME,
-)
-
-
-def _remove_half_deleted_packages(pipeline: dlt.Pipeline) -> None:
-    """Finish deleting the extracted packages a killed run was deleting.
-
-    dlt deletes an extracted package, file by file, once its normalized copy is committed, or when
-    it is empty. A run killed meanwhile leaves part of the folder, on which the next normalize
-    fails (a crash test found it). A package lacking a part is such a leftover: whatever data it
-    had is already in the normalized package, which the load then loads.
-    """
-    extracted = Path(pipeline.working_dir, "normalize", NormalizeStorage.EXTRACTED_FOLDER)
-    for package in extracted.iterdir() if extracted.is_dir() else ():
-        if not all((package / part).exists() for part in PACKAGE_PARTS):
-            shutil.rmtree(package)
-
-
-def _archive_loaded_packages(pipeline: dlt.Pipeline) -> None:
-    """Finish archiving the packages a killed run had completely loaded.
-
-    dlt marks a loaded package completed, then moves it from `normalized` to `loaded`. A run
-    killed between the two leaves a completed package among the pending ones, and every later
-    load fails on it ("already completed, but another complete was requested"). Its data and
-    its load record are in the destination already: only the move is left to do.
-    """
-    load = Path(pipeline.working_dir, "load")
-    normalized = load / LoadStorage.NORMALIZED_FOLDER
-    for package in normalized.iterdir() if normalized.is_dir() else ():
-        if (package / PackageStorage.PACKAGE_COMPLETED_FILE_NAME).exists():
-            (load / LoadStorage.LOADED_FOLDER).mkdir(exist_ok=True)
-            package.rename(load / LoadStorage.LOADED_FOLDER / package.name)

@@ -11,13 +11,14 @@ from pathlib import Path
 import duckdb
 from dlt.destinations import duckdb as dlt_duckdb
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-from dlt.destinations.impl.duckdb.duck import DuckDbClient
-from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+from stripe_assets.compat.dlt import CatalogQualifiedClient
 
 RAW_SCHEMA = "stripe"
 
 
 def catalog_of(path: Path) -> str:
+    """DuckDB names a database after its file (as compat.dlt's client does for dlt's SQL)."""
     return path.stem
 
 
@@ -29,23 +30,6 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
-class _CatalogQualifiedSqlClient(DuckDbSqlClient):
-    def catalog_name(self, quote: bool = True, casefold: bool = True) -> str:
-        name = catalog_of(Path(self.credentials.database))
-        return self.capabilities.escape_identifier(name) if quote else name
-
-
-class _CatalogQualifiedClient(DuckDbClient):
-    def __init__(self, schema, config, capabilities) -> None:
-        super().__init__(schema, config, capabilities)
-        self.sql_client = _CatalogQualifiedSqlClient(
-            self.sql_client.dataset_name,
-            self.sql_client.staging_dataset_name,
-            config.credentials,
-            capabilities,
-        )
-
-
 class warehouse_destination(dlt_duckdb):  # noqa: N801 (dlt names destinations in lowercase)
     """dlt's DuckDB destination, with catalog-qualified names (see the module docstring), inside
     a memory limit (the raw load's merge spills to disk beyond it)."""
@@ -55,5 +39,5 @@ class warehouse_destination(dlt_duckdb):  # noqa: N801 (dlt names destinations i
         super().__init__(credentials=credentials)
 
     @property
-    def client_class(self) -> type[DuckDbClient]:
-        return _CatalogQualifiedClient
+    def client_class(self) -> type[CatalogQualifiedClient]:
+        return CatalogQualifiedClient

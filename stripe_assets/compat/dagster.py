@@ -1,4 +1,7 @@
-"""The Dagster instance's storage: Dagster's own SQLite storage, same files, with the event log
+"""Dagster's internals this project uses (dagster 1.13.27): cron validation as schedules judge
+it, and the instance's storage.
+
+The instance's storage is Dagster's own SQLite storage, same files, with the event log
 keeping one SQLAlchemy engine, and one idle connection, per database instead of building both
 for every event.
 
@@ -14,9 +17,8 @@ before, and every commit still writes the run's own `.db` file, which the UI's l
 watches. One connection is enough: Dagster's `_db_lock` serializes every use of this storage.
 
 It also remembers which tables exist, which Dagster asks for every check result it stores.
-`SqliteEventLogStorage._connect` is a private hook of the pinned dagster: check it when
-upgrading. The launcher names this class in `$DAGSTER_HOME/dagster.yaml`, so `make run`,
-`make dev` and the runs it launches all use it.
+`SqliteEventLogStorage._connect` is a private hook. The launcher names the storage class in
+`$DAGSTER_HOME/dagster.yaml`, so `make run`, `make dev` and the runs it launches all use it.
 """
 
 import os
@@ -31,6 +33,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._utils.schedules import is_valid_cron_string
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -124,3 +127,9 @@ class SqliteStorage(DagsterSqliteStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> "SqliteStorage":
         return cls.from_local(inst_data=inst_data, **config_value)
+
+
+def is_valid_cron(cron: str) -> bool:
+    """As Dagster's schedules judge it (a definition with a bad one fails to load); Dagster has
+    no public validator."""
+    return is_valid_cron_string(cron)

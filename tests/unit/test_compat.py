@@ -1,0 +1,76 @@
+"""The library internals stripe_assets/compat relies on, as the pinned versions have them: each
+test fails when an upgrade renames, removes or reshapes what a compat module overrides or
+reads, before the behaviour it gives is lost without a word."""
+
+import inspect
+from functools import cached_property
+
+import dlt
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster_dbt import DbtCliResource
+from dlt.destinations import duckdb as dlt_duckdb
+from dlt.destinations.impl.duckdb.duck import DuckDbClient
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+from stripe_assets.compat import dagster as compat_dagster
+from stripe_assets.compat import dagster_dbt as compat_dagster_dbt
+from stripe_assets.compat import dlt as compat_dlt
+from stripe_assets.defs.stripe.warehouse import warehouse_destination
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_dagster_judges_cron_as_schedules_do():
+    assert compat_dagster.is_valid_cron("0 6 * * *")
+    assert not compat_dagster.is_valid_cron("every morning")
+    assert not compat_dagster.is_valid_cron("0 6 * *")
+
+
+def test_dagsters_sqlite_event_log_has_the_hooks_the_storage_overrides():
+    overridden = ["_connect", "has_table", "wipe", "dispose"]
+    for name in overridden:
+        upstream = inspect.getattr_static(SqliteEventLogStorage, name)
+        assert callable(upstream), name
+        assert parameters(upstream) == parameters(
+            getattr(compat_dagster.EngineKeepingEventLogStorage, name)
+        ), name
+    assert parameters(SqliteEventLogStorage.__init__) == ["self", "base_dir", "inst_data"]
+    storage = DagsterSqliteStorage.__init__
+    assert parameters(storage) == ["self", "base_dir", "inst_data"]
+    assert "_event_log_storage" in inspect.getsource(storage), "the attribute the storage swaps"
+
+
+def test_dagster_dbts_resource_has_the_hooks_the_project_resource_skips():
+    assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
+    assert parameters(DbtCliResource._initialize_dbt_core_adapter) == ["self", "args"]
+    # and the commands call them: the skipped work is skipped, not moved elsewhere
+    cli = inspect.getsource(DbtCliResource.cli)
+    assert "_initialize_dbt_core_adapter" in cli or "_cli_version" in cli
+    assert issubclass(compat_dagster_dbt.ProjectDbtCliResource, DbtCliResource)
+
+
+def test_dlts_duckdb_client_takes_the_sql_client_the_compat_client_swaps():
+    assert parameters(DuckDbClient.__init__) == ["self", "schema", "config", "capabilities"]
+    assert parameters(DuckDbSqlClient.catalog_name) == ["self", "quote", "casefold"]
+    assert "sql_client" in inspect.getsource(DuckDbClient.__init__)
+    destination = warehouse_destination("stripe.duckdb", "1GB")
+    assert isinstance(inspect.getattr_static(dlt_duckdb, "client_class"), property)
+    assert destination.client_class is compat_dlt.CatalogQualifiedClient
+
+
+def test_dlts_working_folder_is_laid_out_as_the_package_repairs_expect(tmp_path):
+    """A pipeline that has normalized but not loaded keeps its package where the repairs look
+    for it, with every part they check for."""
+    pipeline = dlt.pipeline(
+        "compat", destination="duckdb", pipelines_dir=str(tmp_path), dataset_name="raw"
+    )
+    pipeline.extract([{"id": 1}], table_name="things")
+    extracted = tmp_path / "compat" / "normalize" / "extracted"
+    (package,) = extracted.iterdir()
+    assert all((package / part).exists() for part in compat_dlt.PACKAGE_PARTS)
+    pipeline.normalize()
+    (normalized,) = (tmp_path / "compat" / "load" / "normalized").iterdir()
+    assert normalized.name == package.name
