@@ -43,16 +43,21 @@ PACKAGE_PARTS = (
 
 
 def remove_half_deleted_packages(pipeline: dlt.Pipeline) -> None:
-    """Finish deleting the extracted packages a killed run was deleting.
+    """Finish deleting the extracted packages a killed run was deleting, or was about to.
 
-    dlt deletes an extracted package, file by file, once its normalized copy is committed, or when
-    it is empty. A run killed meanwhile leaves part of the folder, on which the next normalize
-    fails (a crash test found it). A package lacking a part is such a leftover: whatever data it
-    had is already in the normalized package, which the load then loads.
+    dlt commits a normalized package (renames it from `load/new` to `load/normalized`), then
+    deletes the extracted one, file by file. A run killed meanwhile leaves part of the folder,
+    on which the next normalize fails; one killed between the two leaves it whole, and the next
+    normalize, redoing it, cannot commit over the committed copy ("Directory not empty"). Both
+    were found by the crash tests. Either way the package's data is in the committed copy, which
+    the load then loads: the extracted leftover goes.
     """
     extracted = Path(pipeline.working_dir, "normalize", NormalizeStorage.EXTRACTED_FOLDER)
+    load = Path(pipeline.working_dir, "load")
+    committed = (LoadStorage.NORMALIZED_FOLDER, LoadStorage.LOADED_FOLDER)
     for package in extracted.iterdir() if extracted.is_dir() else ():
-        if not all((package / part).exists() for part in PACKAGE_PARTS):
+        half_deleted = not all((package / part).exists() for part in PACKAGE_PARTS)
+        if half_deleted or any((load / folder / package.name).exists() for folder in committed):
             shutil.rmtree(package)
 
 

@@ -3,6 +3,7 @@ test fails when an upgrade renames, removes or reshapes what a compat module ove
 reads, before the behaviour it gives is lost without a word."""
 
 import inspect
+import shutil
 from functools import cached_property
 
 import dlt
@@ -74,3 +75,25 @@ def test_dlts_working_folder_is_laid_out_as_the_package_repairs_expect(tmp_path)
     pipeline.normalize()
     (normalized,) = (tmp_path / "compat" / "load" / "normalized").iterdir()
     assert normalized.name == package.name
+
+
+def test_a_package_committed_but_not_yet_deleted_is_loaded_once(tmp_path):
+    """A run killed after dlt committed a normalized package but before it deleted the
+    extracted one: the next run's repair drops the extracted copy, and the load takes the
+    committed one, with nothing normalized twice."""
+    pipeline = dlt.pipeline(
+        "killed", destination="duckdb", pipelines_dir=str(tmp_path), dataset_name="raw"
+    )
+    pipeline.extract([{"id": 1}, {"id": 2}], table_name="things")
+    extracted = tmp_path / "killed" / "normalize" / "extracted"
+    (package,) = extracted.iterdir()
+    kept = tmp_path / "kept"
+    shutil.copytree(package, kept)
+    pipeline.normalize()
+    shutil.copytree(kept, package)  # as the killed run left it
+    compat_dlt.remove_half_deleted_packages(pipeline)
+    assert list(extracted.iterdir()) == []
+    pipeline.normalize()  # without the repair: "Directory not empty"
+    pipeline.load()
+    with pipeline.sql_client() as client:
+        assert client.execute_sql("select count(*) from things") == [(2,)]
