@@ -66,7 +66,10 @@ def test_dlts_working_folder_is_laid_out_as_the_package_repairs_expect(tmp_path)
     """A pipeline that has normalized but not loaded keeps its package where the repairs look
     for it, with every part they check for."""
     pipeline = dlt.pipeline(
-        "compat", destination="duckdb", pipelines_dir=str(tmp_path), dataset_name="raw"
+        "compat",
+        destination=dlt.destinations.duckdb(str(tmp_path / "compat.duckdb")),
+        pipelines_dir=str(tmp_path),
+        dataset_name="raw",
     )
     pipeline.extract([{"id": 1}], table_name="things")
     extracted = tmp_path / "compat" / "normalize" / "extracted"
@@ -82,7 +85,10 @@ def test_a_package_committed_but_not_yet_deleted_is_loaded_once(tmp_path):
     extracted one: the next run's repair drops the extracted copy, and the load takes the
     committed one, with nothing normalized twice."""
     pipeline = dlt.pipeline(
-        "killed", destination="duckdb", pipelines_dir=str(tmp_path), dataset_name="raw"
+        "killed",
+        destination=dlt.destinations.duckdb(str(tmp_path / "killed.duckdb")),
+        pipelines_dir=str(tmp_path),
+        dataset_name="raw",
     )
     pipeline.extract([{"id": 1}, {"id": 2}], table_name="things")
     extracted = tmp_path / "killed" / "normalize" / "extracted"
