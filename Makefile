@@ -22,22 +22,22 @@ $(INSTALLED): pyproject.toml constraints.txt Makefile
 setup: $(INSTALLED)
 
 run: setup  ## extract → landing → raw → dbt → checks, then print a summary
-	$(BIN)/python -m stripe_assets.launcher run
+	$(BIN)/python -m stripe_assets.tooling.launcher run
 
 check: setup  ## the whole graph with every check, for CI: exits 1 when an ERROR check fails
-	$(BIN)/python -m stripe_assets.launcher check
+	$(BIN)/python -m stripe_assets.tooling.launcher check
 
 bench: setup  ## benchmarks against the sandbox on loopback (~30 min): docs/bench/results.json
-	$(BIN)/python -m stripe_assets.benchmark
+	$(BIN)/python -m stripe_assets.tooling.benchmark
 
 rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
-	$(BIN)/python -m stripe_assets.launcher rebuild-raw
+	$(BIN)/python -m stripe_assets.tooling.launcher rebuild-raw
 
 docs: setup  ## dbt's documentation site on http://127.0.0.1:8080 (DBT_DOCS_PORT)
-	$(BIN)/python -m stripe_assets.launcher docs
+	$(BIN)/python -m stripe_assets.tooling.launcher docs
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless STRIPE_API_KEY is set)
-	$(BIN)/python -m stripe_assets.launcher dev
+	$(BIN)/python -m stripe_assets.tooling.launcher dev
 
 test: setup lint browser  ## the whole suite (make check's cases included)
 	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=30

@@ -1,46 +1,21 @@
-"""The Dagster code location: Stripe ingestion, dbt models, checks, jobs and automation."""
+"""The Dagster code location: everything in the `defs/` folder, run in one process.
+
+`defs/stripe/` holds the Stripe ingestion (landing and raw assets, their checks, resources, jobs
+and automation), `defs/dbt/` the dbt models, their resource and the daily build, and the top of
+the folder what spans both: the whole-pipeline job and the freshness checks of every layer.
+"""
+
+from pathlib import Path
 
 import dagster as dg
-
-from stripe_assets.defs.automation import landing_zone_sensor, schedules
-from stripe_assets.defs.dbt.assets import stripe_dbt_models
-from stripe_assets.defs.dbt.project import dbt_resource
-from stripe_assets.defs.jobs import (
-    stripe_dbt_build_job,
-    stripe_load_job,
-    stripe_pipeline_job,
-    stripe_raw_rebuild_job,
-    stripe_sync_job,
-)
-from stripe_assets.defs.monitoring import events_cursor_age, freshness_checks, freshness_sensor
-from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
-from stripe_assets.defs.stripe.checks import raw_checks
-from stripe_assets.defs.stripe.resources import build_resources
-from stripe_assets.settings import load_settings
-
-MARTS_SCHEMA = "analytics"
 
 
 def build_definitions() -> dg.Definitions:
     """Built from the environment at call time, so tests can point it at temporary storage."""
-    settings = load_settings()
-    marts = [key for key in stripe_dbt_models.keys if key.path[0] == MARTS_SCHEMA]
-    freshness = freshness_checks(settings, marts)
-    return dg.Definitions(
-        assets=[stripe_landing, stripe_raw, stripe_dbt_models],
-        asset_checks=[raw_checks, events_cursor_age, *freshness],
-        jobs=[
-            stripe_pipeline_job,
-            stripe_sync_job,
-            stripe_load_job,
-            stripe_dbt_build_job,
-            stripe_raw_rebuild_job,
-        ],
-        schedules=schedules(settings),
-        sensors=[landing_zone_sensor(settings), freshness_sensor(freshness)],
-        resources={**build_resources(settings), "dbt": dbt_resource()},
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         # One process: steps share no DuckDB lock and skip re-importing (docs/DESIGN.md §3).
-        executor=dg.in_process_executor,
+        dg.Definitions(executor=dg.in_process_executor),
     )
 
 

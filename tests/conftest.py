@@ -1,8 +1,8 @@
 """Shared fixtures: a real sandbox server, and real pipeline runs against it.
 
 Everything runs for real: the sandbox is an HTTP server in its own process, the pipeline runs
-through `python -m stripe_assets.launcher run` exactly as `make run` does, writing DuckDB, the
-landing zone and a Dagster instance under pytest's temporary directory.
+through `python -m stripe_assets.tooling.launcher run` exactly as `make run` does, writing
+DuckDB, the landing zone and a Dagster instance under pytest's temporary directory.
 """
 
 import os
@@ -132,7 +132,7 @@ QUIET_GROUP = {
 def start(command: str, env: dict[str, str], **popen_options) -> subprocess.Popen:
     """`make <command>` without make, left running: the same module the Makefile calls."""
     return subprocess.Popen(
-        [sys.executable, "-m", "stripe_assets.launcher", command],
+        [sys.executable, "-m", "stripe_assets.tooling.launcher", command],
         cwd=PROJECT_ROOT,
         env=env,
         **popen_options,

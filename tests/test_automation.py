@@ -49,7 +49,10 @@ def tick(landing: str, monkeypatch, cursor: str | None):
     sensor = defs.get_sensor_def("landing_zone_sensor")
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
+            instance=instance,
+            cursor=cursor,
+            repository_def=defs.get_repository_def(),
+            resources={"storage": defs.resources["storage"]},  # what the sensor takes
         )
         return sensor.evaluate_tick(context)
 

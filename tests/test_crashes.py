@@ -28,8 +28,8 @@ import dagster as dg
 import pytest
 import requests
 
-from stripe_assets.launcher import write_dagster_home
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.tooling.launcher import write_dagster_home
 
 from .conftest import (
     QUIET_GROUP,

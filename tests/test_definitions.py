@@ -250,7 +250,7 @@ def test_the_instance_storage_shares_dagsters_own_files(tmp_path):
     SQLite storage read each other's runs, materializations and check results, so an existing
     data/dagster_home keeps its history."""
     from stripe_assets.compat.dagster import EngineKeepingEventLogStorage
-    from stripe_assets.launcher import write_dagster_home
+    from stripe_assets.tooling.launcher import write_dagster_home
 
     @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="answer")])
     def answer():
@@ -280,7 +280,7 @@ def test_a_fresh_instance_opened_by_several_at_once_works(tmp_path):
     at once (`make dev` beside `make run` on a fresh clone) could each stamp the schema's
     version, after which the instance never opens again. Threads stand in for the processes:
     they race on the same files and the same lock."""
-    from stripe_assets.launcher import write_dagster_home
+    from stripe_assets.tooling.launcher import write_dagster_home
 
     def open_fresh_home(home, together: threading.Barrier, failures: list) -> None:
         together.wait()

@@ -3,7 +3,8 @@
 from functools import cached_property
 from importlib.metadata import version as installed_version
 
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject, DbtProjectPreparer
+from dagster_shared import record
 from packaging.version import Version
 
 
@@ -20,3 +21,10 @@ class ProjectDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args) -> None:
         return None
+
+
+def with_preparer(project: DbtProject, preparer: DbtProjectPreparer) -> DbtProject:
+    """The project with its own preparer. `DbtProjectPreparer` is dagster-dbt's public extension
+    point, but `DbtProject()` always builds the default one and takes no other; the project is a
+    `dagster_shared` record, so the field is replaced on a copy the way records allow."""
+    return record.replace(project, preparer=preparer)

@@ -9,7 +9,7 @@ from functools import cached_property
 import dlt
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 from dlt.destinations import duckdb as dlt_duckdb
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
@@ -51,6 +51,29 @@ def test_dagster_dbts_resource_has_the_hooks_the_project_resource_skips():
     cli = inspect.getsource(DbtCliResource.cli)
     assert "_initialize_dbt_core_adapter" in cli or "_cli_version" in cli
     assert issubclass(compat_dagster_dbt.ProjectDbtCliResource, DbtCliResource)
+
+
+def test_a_dbt_project_takes_the_preparer_given_and_prepares_with_it_in_dev(monkeypatch, tmp_path):
+    """`DbtProject` builds its own preparer; the copy must keep every other field and call ours
+    where dagster-dbt calls a preparer (`prepare_if_dev`, under `dg dev`)."""
+    (tmp_path / "dbt_project.yml").write_text("name: compat\n")
+    prepared = []
+
+    class Recording(DagsterDbtProjectPreparer):
+        def prepare(self, project: DbtProject) -> None:
+            prepared.append(project)
+
+        def using_dagster_dev(self) -> bool:
+            return True
+
+    project = DbtProject(tmp_path, profiles_dir=tmp_path)
+    copy = compat_dagster_dbt.with_preparer(project, Recording())
+    assert isinstance(copy.preparer, Recording) and not isinstance(project.preparer, Recording)
+    assert (copy.name, copy.manifest_path) == ("compat", project.manifest_path)
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")
+    copy.prepare_if_dev()
+    assert prepared == [copy]
 
 
 def test_dlts_duckdb_client_takes_the_sql_client_the_compat_client_swaps():

@@ -5,8 +5,8 @@ import errno
 import duckdb
 import pytest
 
-from stripe_assets.defs.monitoring import _stale_cursor_sentence
 from stripe_assets.defs.stripe.errors import dbt_failure, user_facing
+from stripe_assets.defs.stripe.events_cursor import _stale_cursor_sentence
 
 
 @pytest.mark.parametrize("days", [29.6, 30.0, 31.0, 45.0, 400.0])

@@ -1,8 +1,8 @@
-"""What the guard in front of `make dev`'s UI refuses (stripe_assets/ui_guard.py)."""
+"""What the guard in front of `make dev`'s UI refuses (stripe_assets/tooling/ui_guard.py)."""
 
 import pytest
 
-from stripe_assets.ui_guard import refusal
+from stripe_assets.tooling.ui_guard import refusal
 
 PORT = 3000
 LAUNCH = "mutation { launchRun(executionParams: {}) { __typename } }"

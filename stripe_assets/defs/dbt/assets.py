@@ -2,6 +2,11 @@
 
 dbt sources keep dagster-dbt's default key `[source, table]`, i.e. `["stripe", "customers"]`,
 which is exactly the raw asset's key, so lineage runs from landing to the marts without a break.
+
+`@dbt_assets`, not dagster-dbt's `DbtProjectComponent`: the step runs `dbt build` in a folder of
+its own per run, against the warehouse the storage resource names, turns a failed build into one
+sentence and attaches the MRR marts' figures once dbt has released DuckDB; the component's
+execution does none of these.
 """
 
 import hashlib

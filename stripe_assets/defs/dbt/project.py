@@ -6,9 +6,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+import dagster as dg
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 
-from stripe_assets.compat.dagster_dbt import ProjectDbtCliResource
+from stripe_assets.compat.dagster_dbt import ProjectDbtCliResource, with_preparer
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import DBT_PROJECT_DIR
 
@@ -19,7 +20,35 @@ DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") 
 DBT_SOURCE_FOLDERS = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
 DBT_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+class CurrentManifestPreparer(DagsterDbtProjectPreparer):
+    """Writes target/manifest.json, which dagster-dbt reads when the code location loads.
+
+    Parsing costs seconds on every `make run`, so it is skipped while the manifest is newer than
+    every file of the project: the asset graph depends on the project's files alone. Processes
+    started together (`make dev` beside `make run`, the suite's workers on a fresh clone) take
+    turns under a lock, so one parses and the others find its manifest current; and the manifest
+    is parsed in a folder of its own and renamed into place, so no process ever reads one
+    half-written, not even one that loads the code location without preparing it. The project
+    has no dbt packages, so there is no `dbt deps` to run.
+    """
+
+    def prepare(self, project: DbtProject) -> None:
+        target = project.project_dir / project.target_path
+        with exclusive_lock(target / "manifest.lock"):
+            for killed in target.glob("parse-*"):  # left by a process killed mid-parse
+                shutil.rmtree(killed, ignore_errors=True)
+            if _manifest_is_current(project):
+                return
+            with tempfile.TemporaryDirectory(prefix="parse-", dir=target) as folder:
+                dbt_resource().cli(["parse", "--quiet"], target_path=Path(folder)).wait()
+                os.replace(Path(folder) / "manifest.json", project.manifest_path)
+
+
+dbt_project = with_preparer(
+    DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
+    CurrentManifestPreparer(),
+)
 
 
 def dbt_resource() -> DbtCliResource:
@@ -27,28 +56,12 @@ def dbt_resource() -> DbtCliResource:
 
 
 def prepare_manifest() -> None:
-    """Write target/manifest.json, which dagster-dbt reads when the code location loads.
-
-    Parsing costs seconds on every `make run`, so it is skipped while the manifest is newer than
-    every file of the project: the asset graph depends on the project's files alone. Processes
-    started together (`make dev` beside `make run`, the suite's workers on a fresh clone) take
-    turns under a lock, so one parses and the others find its manifest current; and the manifest
-    is parsed in a folder of its own and renamed into place, so no process ever reads one
-    half-written, not even one that loads the code location without preparing it.
-    """
-    target = dbt_project.project_dir / dbt_project.target_path
-    with exclusive_lock(target / "manifest.lock"):
-        for killed in target.glob("parse-*"):  # left by a process killed mid-parse
-            shutil.rmtree(killed, ignore_errors=True)
-        if _manifest_is_current():
-            return
-        with tempfile.TemporaryDirectory(prefix="parse-", dir=target) as folder:
-            dbt_resource().cli(["parse", "--quiet"], target_path=Path(folder)).wait()
-            os.replace(Path(folder) / "manifest.json", dbt_project.manifest_path)
+    """What the launcher and the tests call before loading the code location."""
+    dbt_project.preparer.prepare(dbt_project)
 
 
-def _manifest_is_current() -> bool:
-    manifest = dbt_project.manifest_path
+def _manifest_is_current(project: DbtProject) -> bool:
+    manifest = project.manifest_path
     if not manifest.exists():
         return False
     parsed_at = manifest.stat().st_mtime
@@ -61,6 +74,10 @@ def _manifest_is_current() -> bool:
     return all(path.stat().st_mtime < parsed_at for path in sources)
 
 
-# `dg dev` and `dg check defs` load this module without calling the launcher first.
-if dbt_project.preparer.using_dagster_dev():
-    prepare_manifest()
+# `dg dev` loads this module without calling the launcher first.
+dbt_project.prepare_if_dev()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"dbt": dbt_resource()})

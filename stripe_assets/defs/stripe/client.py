@@ -25,7 +25,7 @@ from stripe_assets.settings import stripe_key_problem
 
 STRIPE_API_VERSION = "2026-10-28.endive"
 # The key the built-in sandbox accepts unless told otherwise (stripe_assets.sandbox's
-# DEFAULT_API_KEY, which tests/unit/test_sandbox_key.py holds equal to it: the code location
+# DEFAULT_API_KEY, which tests/unit/test_code_location_apart.py holds equal to it: the code location
 # never imports the sandbox). No key of Stripe's looks like it, so a sync made with it is known
 # to hold the sandbox's data.
 SANDBOX_API_KEY = "sk_test_sandbox"

@@ -146,3 +146,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             duckdb_memory_limit=settings.duckdb_memory_limit,
         ),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """Built from the environment each time the code location loads, so tests can point it at
+    temporary storage."""
+    return dg.Definitions(resources=build_resources())

@@ -30,7 +30,7 @@ from stripe_assets.settings import (
     load_settings,
     writable_folder,
 )
-from stripe_assets.ui_guard import UiGuard
+from stripe_assets.tooling.ui_guard import UiGuard
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
 CHECK_STORAGE = {
@@ -124,7 +124,7 @@ def run() -> int:
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()
-        from stripe_assets.run_summary import run_pipeline_with_summary
+        from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
         return run_pipeline_with_summary()
 
@@ -141,7 +141,7 @@ def check() -> int:
     prepare_dagster_home()
     with stripe_endpoint():
         prepare_manifest()
-        from stripe_assets.run_summary import run_pipeline_with_summary
+        from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
         return run_pipeline_with_summary(explain_checks=True)
 
@@ -151,8 +151,8 @@ def rebuild_raw() -> int:
     require_usable_configuration()
     prepare_dagster_home()
     prepare_manifest()
-    from stripe_assets.defs.jobs import stripe_raw_rebuild_job
-    from stripe_assets.run_summary import run_pipeline_with_summary
+    from stripe_assets.defs.stripe.automation import stripe_raw_rebuild_job
+    from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
     return run_pipeline_with_summary(stripe_raw_rebuild_job.name)
 
@@ -228,7 +228,7 @@ def _kill_group(pid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stripe_assets.launcher")
+    parser = argparse.ArgumentParser(prog="python -m stripe_assets.tooling.launcher")
     parser.add_argument("command", choices=["run", "check", "dev", "rebuild-raw", "docs"])
     args = parser.parse_args(argv)
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which

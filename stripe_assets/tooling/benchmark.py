@@ -98,8 +98,8 @@ def extract(sandbox: RunningSandbox, workdir: Path, requests_per_second: float) 
 
     from stripe_assets.defs.stripe.assets import stripe_landing
     from stripe_assets.defs.stripe.resources import build_resources
-    from stripe_assets.run_summary import QUIET_CONSOLE
     from stripe_assets.settings import Settings
+    from stripe_assets.tooling.run_summary import QUIET_CONSOLE
 
     os.environ["STRIPE_API_KEY"] = sandbox.api_key
     settings = Settings(
@@ -245,7 +245,7 @@ def end_to_end(figures: list[Figure], workdir: Path, label: str, customers: str,
         root.mkdir(parents=True, exist_ok=True)
         with log.open("w") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "stripe_assets.launcher", "run"],
+                [sys.executable, "-m", "stripe_assets.tooling.launcher", "run"],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=output,
@@ -322,7 +322,7 @@ def save(figures: list[Figure]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stripe_assets.benchmark")
+    parser = argparse.ArgumentParser(prog="python -m stripe_assets.tooling.benchmark")
     parser.add_argument(
         "--only",
         choices=["ceiling", "client", "older", "limited", "e2e"],

@@ -1,4 +1,4 @@
-"""Is the data on time? Freshness checks on every layer, and the events cursor's age.
+"""Is the data on time? Freshness checks on every layer, landing to marts.
 
 - `fresh` on every landing, raw and mart asset: updated within FRESHNESS_HOURS (default 26: an
   hourly sync and a daily dbt build leave room for one missed day). For a landing asset only a
@@ -8,39 +8,44 @@
   landing asset is an ERROR, since every number downstream is late;
   stale raw or marts warn: they follow the landing zone.
 - `freshness_sensor` runs these checks on its own, between pipeline runs.
-- `events_cursor_age` warns when the newest event the sync has read is more than
-  EVENTS_CURSOR_WARN_DAYS old: Stripe keeps events for 30 days, and past that the next sync
-  must list every mutable resource in full again.
+
+They sit at the top of the defs folder, not in `stripe/` or `dbt/`, because one sensor asks for
+every layer's checks.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from stripe_assets.settings import Settings
+from stripe_assets.settings import load_settings
 
+from .dbt.assets import stripe_dbt_models
 from .stripe.assets import NOT_SYNCED, landing_key
 from .stripe.catalog import TABLES
 from .stripe.warehouse import RAW_SCHEMA
 
+MARTS_SCHEMA = "analytics"
 FRESH_CHECK = "fresh"
-EVENTS_CURSOR_WARN_DAYS = 20
-EVENTS_WINDOW_DAYS = 30
 LOOKBACK = 100  # materializations read at a time for a landing asset's last real sync
 NEVER_SYNCED = "never synced"  # see _last_update
 
 
-def freshness_checks(
-    settings: Settings, marts: Sequence[dg.AssetKey]
-) -> list[dg.AssetChecksDefinition]:
+@dg.definitions
+def freshness() -> dg.Definitions:
+    """FRESHNESS_HOURS is a setting, read when the code location loads."""
+    checks = freshness_checks(load_settings().freshness_hours)
+    return dg.Definitions(asset_checks=checks, sensors=[freshness_sensor(checks)])
+
+
+def freshness_checks(hours: float) -> list[dg.AssetChecksDefinition]:
     """One op per layer, so each layer's freshness is judged as soon as that layer is done."""
     layers = {
         "landing": [landing_key(t) for t in TABLES],
         "raw": [dg.AssetKey([RAW_SCHEMA, t]) for t in TABLES],
-        "marts": list(marts),
+        "marts": [key for key in stripe_dbt_models.keys if key.path[0] == MARTS_SCHEMA],
     }
-    return [_freshness(layer, keys, settings.freshness_hours) for layer, keys in layers.items()]
+    return [_freshness(layer, keys, hours) for layer, keys in layers.items()]
 
 
 def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChecksDefinition:
@@ -113,36 +118,3 @@ def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinit
         return dg.RunRequest(asset_check_keys=[key for c in checks for key in c.check_keys])
 
     return sensor
-
-
-@dg.asset_check(
-    asset=landing_key("events"),
-    description=f"The newest event read is less than {EVENTS_CURSOR_WARN_DAYS} days old, well "
-    f"inside Stripe's {EVENTS_WINDOW_DAYS}-day events window.",
-)
-def events_cursor_age(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(landing_key("events"))
-    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
-    cursor = metadata.get("cursor")
-    if cursor is None or not cursor.value:
-        return dg.AssetCheckResult(passed=True, description="No events cursor yet.")
-    days = (datetime.now(UTC) - datetime.fromisoformat(cursor.value)).total_seconds() / 86_400
-    return dg.AssetCheckResult(
-        passed=days <= EVENTS_CURSOR_WARN_DAYS,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=None if days <= EVENTS_CURSOR_WARN_DAYS else _stale_cursor_sentence(days),
-        metadata={"cursor": cursor.value, "cursor_age_days": round(days, 2)},
-    )
-
-
-def _stale_cursor_sentence(days: float) -> str:
-    left = EVENTS_WINDOW_DAYS - days
-    if left < 1:  # the window has passed: no "sync within -3 days"
-        return (
-            f"The events cursor is {days:.0f} days old, past Stripe's {EVENTS_WINDOW_DAYS}-day "
-            "events window: the next sync lists the changing resources in full again."
-        )
-    return (
-        f"The events cursor is {days:.0f} days old: sync within {left:.0f} days, or the next "
-        "sync lists everything again."
-    )

@@ -1,15 +1,14 @@
-"""What runs the pipeline unattended: two schedules and the landing-zone sensor.
+"""What keeps Stripe's side of the pipeline going unattended: its jobs, the sync schedule and
+the landing-zone sensor.
 
 - `stripe_sync_schedule` (hourly by default, STRIPE_SYNC_CRON) reads what changed in Stripe into
   the landing zone;
 - `landing_zone_sensor` sees each load dlt completes in the landing zone (its `_dlt_loads`
   marker; on S3 listed with `dagster_aws`'s `get_objects` from a LastModified cursor) and asks
   for a run loading the tables that load touched into raw and rebuilding the dbt models built on
-  them. Loads written by any writer count: a schedule here, `make run`, another deployment;
-- `stripe_dbt_build_schedule` (daily, DBT_BUILD_CRON) builds and tests every model, so the
-  current month's MRR moves on even on a day without a sync.
+  them. Loads written by any writer count: a schedule here, `make run`, another deployment.
 
-All three start stopped: turn them on in the UI (Automation), where they run under the daemon.
+Both start stopped: turn them on in the UI (Automation), where they run under the daemon.
 DuckDB is written by one run at a time whatever starts them: every step that opens it is in the
 `duckdb` pool, limited to one (dagster.yaml).
 """
@@ -21,14 +20,33 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from stripe_assets.settings import Settings, aws_settings
+from stripe_assets.settings import aws_settings, load_settings
 
-from .jobs import stripe_dbt_build_job, stripe_load_job, stripe_sync_job
-from .stripe.assets import raw_key
-from .stripe.catalog import TABLES
-from .stripe.landing import dataset_root, is_s3, landing_filesystem
+from .assets import LANDING_GROUP, RAW_GROUP, raw_key
+from .catalog import TABLES
+from .landing import dataset_root, is_s3, landing_filesystem
+from .resources import StorageResource
 
 MARKERS = "_dlt_loads"
+
+stripe_sync_job = dg.define_asset_job(
+    "stripe_sync",
+    selection=dg.AssetSelection.groups(LANDING_GROUP),
+    description="Read what changed in Stripe into the landing zone (the landing sensor loads it).",
+)
+
+stripe_load_job = dg.define_asset_job(
+    "stripe_load",
+    selection=dg.AssetSelection.groups(RAW_GROUP).downstream(),
+    description="Load new landing files into raw and rebuild the dbt models built on them.",
+)
+
+stripe_raw_rebuild_job = dg.define_asset_job(
+    "stripe_raw_rebuild",
+    selection=dg.AssetSelection.groups(RAW_GROUP),
+    description="Drop raw DuckDB and reload it from every landed load; no Stripe request.",
+    config={"ops": {"stripe_raw": {"config": {"full_refresh": True}}}},
+)
 
 
 @dataclass(frozen=True)
@@ -118,58 +136,53 @@ def tables_in_loads(bucket_url: str, load_ids: list[str]) -> list[str]:
     return [table for table in TABLES if table in touched]
 
 
-def landing_zone_sensor(settings: Settings) -> dg.SensorDefinition:
-    @dg.sensor(
-        name="landing_zone_sensor",
-        job=stripe_load_job,
-        minimum_interval_seconds=60,
-        description="Loads each new landing load into raw and rebuilds the models built on it.",
+@dg.sensor(
+    job=stripe_load_job,
+    minimum_interval_seconds=60,
+    description="Loads each new landing load into raw and rebuilds the models built on it.",
+)
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, storage: StorageResource
+) -> dg.SensorResult | dg.SkipReason:
+    cursor = LandingCursor.parse(context.cursor)
+    new = cursor.unseen(list_markers(storage.landing_bucket_url, cursor.modified_at))
+    if not new:
+        return dg.SkipReason("No new landing load.")
+    load_ids = [marker.load_id for marker in new]
+    tables = tables_in_loads(storage.landing_bucket_url, load_ids)
+    next_cursor = cursor.advanced(new).dump()
+    if not tables:  # a load with nothing but dlt's state (a quiet sync): nothing to load
+        return dg.SensorResult(skip_reason=f"Loads {load_ids} hold no rows.", cursor=next_cursor)
+    selection = (
+        dg.AssetSelection.assets(*(raw_key(table) for table in tables))
+        .downstream()
+        .resolve(context.repository_def.asset_graph)
     )
-    def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        cursor = LandingCursor.parse(context.cursor)
-        new = cursor.unseen(list_markers(settings.landing_bucket_url, cursor.modified_at))
-        if not new:
-            return dg.SkipReason("No new landing load.")
-        load_ids = [marker.load_id for marker in new]
-        tables = tables_in_loads(settings.landing_bucket_url, load_ids)
-        next_cursor = cursor.advanced(new).dump()
-        if not tables:  # a load with nothing but dlt's state (a quiet sync): nothing to load
-            return dg.SensorResult(
-                skip_reason=f"Loads {load_ids} hold no rows.", cursor=next_cursor
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"landing-{load_ids[-1]}",
+                asset_selection=sorted(selection, key=lambda key: key.to_user_string()),
+                tags={"landing_loads": ",".join(load_ids)},
             )
-        selection = (
-            dg.AssetSelection.assets(*(raw_key(table) for table in tables))
-            .downstream()
-            .resolve(context.repository_def.asset_graph)
-        )
-        return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(
-                    run_key=f"landing-{load_ids[-1]}",
-                    asset_selection=sorted(selection, key=lambda key: key.to_user_string()),
-                    tags={"landing_loads": ",".join(load_ids)},
-                )
-            ],
-            cursor=next_cursor,
-        )
-
-    return sensor
+        ],
+        cursor=next_cursor,
+    )
 
 
-def schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    return [
-        dg.ScheduleDefinition(
-            name="stripe_sync_schedule",
-            job=stripe_sync_job,
-            cron_schedule=settings.sync_cron,
-            execution_timezone="UTC",
-            description="Incremental sync from Stripe into the landing zone.",
-        ),
-        dg.ScheduleDefinition(
-            name="stripe_dbt_build_schedule",
-            job=stripe_dbt_build_job,
-            cron_schedule=settings.dbt_build_cron,
-            execution_timezone="UTC",
-            description="Daily build and test of every dbt model.",
-        ),
-    ]
+@dg.definitions
+def automation() -> dg.Definitions:
+    """The schedule's cron is a setting, read when the code location loads."""
+    return dg.Definitions(
+        jobs=[stripe_sync_job, stripe_load_job, stripe_raw_rebuild_job],
+        schedules=[
+            dg.ScheduleDefinition(
+                name="stripe_sync_schedule",
+                job=stripe_sync_job,
+                cron_schedule=load_settings().sync_cron,
+                execution_timezone="UTC",
+                description="Incremental sync from Stripe into the landing zone.",
+            )
+        ],
+        sensors=[landing_zone_sensor],
+    )
