@@ -10,10 +10,10 @@ execution does none of these.
 """
 
 import hashlib
+import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,9 @@ def stripe_dbt_models(
     """
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
-    with warehouse_environment(storage):
-        build = dbt.cli(["build"], context=context, target_path=target)
+    build = dbt.cli(
+        ["build", "--vars", warehouse_vars(storage)], context=context, target_path=target
+    )
     held: list = []
     try:
         for event in build.stream():
@@ -89,29 +90,19 @@ def _run_results(build) -> dict:
         return {}
 
 
-@contextmanager
-def warehouse_environment(storage: StorageResource) -> Iterator[None]:
-    """The storage resource's warehouse in the environment dagster-dbt starts dbt with.
+def warehouse_vars(storage: StorageResource) -> str:
+    """The storage resource's warehouse as the `--vars` dbt's profile reads (profiles.yml).
 
-    dbt's profile reads the warehouse from DUCKDB_PATH and DUCKDB_MEMORY_LIMIT. The resource is
-    built from the same variables, so the two agree unless a run changes the resource's config
-    at launch (the launchpad): dbt would then build the models from another warehouse than the
-    one the raw load wrote, or fail on an empty one.
+    The raw load writes the warehouse the resource names; handing dbt the same values on its
+    command line keeps the two on one warehouse even when a launch changes the resource's config
+    (the launchpad), with no environment variable rewritten in this process.
     """
-    warehouse = {
-        "DUCKDB_PATH": str(Path(storage.duckdb_path).resolve()),
-        "DUCKDB_MEMORY_LIMIT": storage.duckdb_memory_limit,
-    }
-    before = {name: os.environ.get(name) for name in warehouse}
-    os.environ.update(warehouse)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return json.dumps(
+        {
+            "duckdb_path": str(Path(storage.duckdb_path).resolve()),
+            "duckdb_memory_limit": storage.duckdb_memory_limit,
+        }
+    )
 
 
 def build_folder(op_name: str, storage: StorageResource) -> Path:
