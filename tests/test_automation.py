@@ -1,9 +1,12 @@
-"""The automation's tick logic, evaluated against real landing zones: a local folder and S3.
+"""The automation's tick logic: the automation conditions over a day's evaluations, and the
+landing sensor against real landing zones, a local folder and S3.
 
 The landing sensor is given real dlt loads written by the pipeline's own extraction into a
 temporary folder, and into a bucket of moto's S3 server on 127.0.0.1. Each tick must ask for one
 run loading exactly the tables the new loads touched (plus every model built on them), once.
 """
+
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -114,3 +117,54 @@ def test_freshness_sensor_asks_for_every_freshness_check(monkeypatch, tmp_path):
     checked = {key.asset_key.to_user_string() for key in request.asset_check_keys}
     assert {"stripe_landing/customers", "stripe/customers", "analytics/mrr_monthly"} <= checked
     assert {key.name for key in request.asset_check_keys} == {"fresh"}
+
+
+def test_the_automation_syncs_on_its_cron_and_rebuilds_the_models_daily(monkeypatch, tmp_path):
+    """Evaluated as the automation sensor would, tick after tick, on a fresh instance: the
+    landing assets are requested once per STRIPE_SYNC_CRON tick, every dbt model once per
+    DBT_BUILD_CRON tick, raw never (the landing sensor loads it), and nothing between ticks."""
+    monkeypatch.setenv("LANDING_BUCKET_URL", str(tmp_path / "landing"))
+    monkeypatch.setenv("STRIPE_SYNC_CRON", "15 */2 * * *")
+    monkeypatch.setenv("DBT_BUILD_CRON", "0 6 * * *")
+    from stripe_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    graph = defs.get_repository_def().asset_graph
+    layers = {"landing": set(), "raw": set(), "models": set()}
+    for key in graph.get_all_asset_keys():
+        group = graph.get(key).group_name
+        layers[{"stripe_landing": "landing", "stripe_raw": "raw"}.get(group, "models")].add(key)
+    # minute of 2026-03-02 -> the layers requested then; the sensor evaluates every minute, so
+    # each request is followed by an evaluation a minute later, which must not repeat it
+    evaluations = {
+        5 * 60 + 10: set(),  # the first evaluation only starts the clock
+        5 * 60 + 20: set(),
+        6 * 60 + 1: {"models"},
+        6 * 60 + 2: set(),
+        6 * 60 + 16: {"landing"},
+        6 * 60 + 17: set(),
+        7 * 60 + 5: set(),
+        8 * 60 + 15: {"landing"},
+        8 * 60 + 16: set(),
+        30 * 60 + 5: {"landing", "models"},  # the next morning: both crons ticked meanwhile
+        30 * 60 + 6: set(),
+    }
+    cursor = None
+    with dg.instance_for_test() as instance:
+        for minute, expected in evaluations.items():
+            at = datetime(2026, 3, 2, tzinfo=UTC).timestamp() + minute * 60
+            result = dg.evaluate_automation_conditions(
+                defs=defs,
+                instance=instance,
+                evaluation_time=datetime.fromtimestamp(at, tz=UTC),
+                cursor=cursor,
+            )
+            cursor = result.cursor
+            requested = {
+                layer
+                for layer, keys in layers.items()
+                if any(result.get_num_requested(key) for key in keys)
+            }
+            assert requested == expected, minute
+            for layer in requested:
+                assert all(result.get_num_requested(key) == 1 for key in layers[layer]), layer

@@ -191,16 +191,14 @@ def test_checks_protecting_the_marts_block_and_the_others_warn(asset_graph):
 def test_automation_is_defined():
     from stripe_assets.definitions import build_definitions
 
-    defs = build_definitions()
-    repository = defs.get_repository_def()
-    schedules = {s.name: s for s in repository.schedule_defs}
-    assert schedules["stripe_sync_schedule"].cron_schedule == "0 * * * *"
-    assert schedules["stripe_sync_schedule"].job_name == "stripe_sync"
-    assert schedules["stripe_dbt_build_schedule"].job_name == "stripe_dbt_build"
-    sensors = {s.name for s in repository.sensor_defs}
-    assert sensors == {"landing_zone_sensor", "freshness_sensor"}
-    assert {"stripe_pipeline", "stripe_sync", "stripe_load", "stripe_dbt_build"} <= {
-        job.name for job in repository.get_all_jobs()
+    repository = build_definitions().get_repository_def()
+    assert repository.schedule_defs == [], "the crons are automation conditions"
+    sensors = {s.name: s for s in repository.sensor_defs}
+    assert set(sensors) == {"stripe_automation", "landing_zone_sensor", "freshness_sensor"}
+    assert all(s.default_status == dg.DefaultSensorStatus.STOPPED for s in sensors.values())
+    assert {job.name for job in repository.get_all_jobs()} >= {
+        "stripe_pipeline",
+        "stripe_raw_rebuild",
     }
 
 

@@ -3,6 +3,10 @@
 dbt sources keep dagster-dbt's default key `[source, table]`, i.e. `["stripe", "customers"]`,
 which is exactly the raw asset's key, so lineage runs from landing to the marts without a break.
 
+Every model follows its upstreams (`eager`: a raw table or model updated outside a landing
+load's run, which already rebuilds what is downstream) and is rebuilt on DBT_BUILD_CRON, so the
+current month's MRR moves on even on a day without a sync.
+
 `@dbt_assets`, not dagster-dbt's `DbtProjectComponent`: the step runs `dbt build` in a folder of
 its own per run, against the warehouse the storage resource names, turns a failed build into one
 sentence and attaches the MRR marts' figures once dbt has released DuckDB; the component's
@@ -24,6 +28,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
 from stripe_assets.defs.stripe.errors import dbt_failure
 from stripe_assets.defs.stripe.resources import StorageResource
+from stripe_assets.settings import load_settings
 
 from .metadata import MRR_METADATA
 from .project import dbt_project
@@ -142,3 +147,20 @@ def _last_used(folder: Path) -> float:
 
 def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:
     return context.asset_key_for_output(output.output_name)
+
+
+@dg.definitions
+def assets() -> dg.Definitions:
+    """DBT_BUILD_CRON is a setting, read when the code location loads."""
+    daily = (
+        dg.AutomationCondition.cron_tick_passed(load_settings().dbt_build_cron)
+        & ~dg.AutomationCondition.in_progress()
+    )
+    condition = (dg.AutomationCondition.eager() | daily).with_label("eager, or daily")
+    return dg.Definitions(
+        assets=[
+            stripe_dbt_models.map_asset_specs(
+                lambda spec: spec.replace_attributes(automation_condition=condition)
+            )
+        ]
+    )

@@ -3,12 +3,18 @@
 Each layer is one multi-asset because one dlt run moves many tables at once: the API is read once
 per run (landing), and raw is loaded from landed files without calling Stripe again. Both can be
 subset: materializing some tables' assets syncs only those resources (and their parents).
+
+The landing assets sync on STRIPE_SYNC_CRON through an `AutomationCondition`. Raw has none: the
+landing-zone sensor (automation.py) loads each new landing load, whoever wrote it, which a
+condition on this deployment's own materializations cannot see.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
 from pydantic import Field
+
+from stripe_assets.settings import load_settings
 
 from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
@@ -169,3 +175,17 @@ def stripe_raw(
                     "dagster/column_schema": storage.column_schema(con, table),
                 },
             )
+
+
+@dg.definitions
+def assets() -> dg.Definitions:
+    """STRIPE_SYNC_CRON is a setting, read when the code location loads."""
+    on_cron = dg.AutomationCondition.on_cron(load_settings().sync_cron)
+    return dg.Definitions(
+        assets=[
+            stripe_landing.map_asset_specs(
+                lambda spec: spec.replace_attributes(automation_condition=on_cron)
+            ),
+            stripe_raw,
+        ]
+    )

@@ -1,16 +1,12 @@
-"""What keeps Stripe's side of the pipeline going unattended: its jobs, the sync schedule and
-the landing-zone sensor.
+"""The landing-zone sensor, and the raw rebuild job.
 
-- `stripe_sync_schedule` (hourly by default, STRIPE_SYNC_CRON) reads what changed in Stripe into
-  the landing zone;
-- `landing_zone_sensor` sees each load dlt completes in the landing zone (its `_dlt_loads`
-  marker; on S3 listed with `dagster_aws`'s `get_objects` from a LastModified cursor) and asks
-  for a run loading the tables that load touched into raw and rebuilding the dbt models built on
-  them. Loads written by any writer count: a schedule here, `make run`, another deployment.
-
-Both start stopped: turn them on in the UI (Automation), where they run under the daemon.
-DuckDB is written by one run at a time whatever starts them: every step that opens it is in the
-`duckdb` pool, limited to one (dagster.yaml).
+`landing_zone_sensor` sees each load dlt completes in the landing zone (its `_dlt_loads` marker;
+on S3 listed with `dagster_aws`'s `get_objects` from a LastModified cursor) and asks for a run
+loading the tables that load touched into raw and rebuilding the dbt models built on them. Loads
+written by any writer count: the automation's sync here, `make run`, another deployment. It
+starts stopped, like the automation sensor: turn both on in the UI (Automation), where they run
+under the daemon. DuckDB is written by one run at a time whatever starts them: every step that
+opens it is in the `duckdb` pool, limited to one (dagster.yaml).
 """
 
 import json
@@ -20,26 +16,14 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from stripe_assets.settings import aws_settings, load_settings
+from stripe_assets.settings import aws_settings
 
-from .assets import LANDING_GROUP, RAW_GROUP, raw_key
+from .assets import RAW_GROUP, raw_key
 from .catalog import TABLES
 from .landing import dataset_root, is_s3, landing_filesystem
 from .resources import StorageResource
 
 MARKERS = "_dlt_loads"
-
-stripe_sync_job = dg.define_asset_job(
-    "stripe_sync",
-    selection=dg.AssetSelection.groups(LANDING_GROUP),
-    description="Read what changed in Stripe into the landing zone (the landing sensor loads it).",
-)
-
-stripe_load_job = dg.define_asset_job(
-    "stripe_load",
-    selection=dg.AssetSelection.groups(RAW_GROUP).downstream(),
-    description="Load new landing files into raw and rebuild the dbt models built on them.",
-)
 
 stripe_raw_rebuild_job = dg.define_asset_job(
     "stripe_raw_rebuild",
@@ -137,7 +121,7 @@ def tables_in_loads(bucket_url: str, load_ids: list[str]) -> list[str]:
 
 
 @dg.sensor(
-    job=stripe_load_job,
+    asset_selection=dg.AssetSelection.groups(RAW_GROUP).downstream(),
     minimum_interval_seconds=60,
     description="Loads each new landing load into raw and rebuilds the models built on it.",
 )
@@ -167,22 +151,4 @@ def landing_zone_sensor(
             )
         ],
         cursor=next_cursor,
-    )
-
-
-@dg.definitions
-def automation() -> dg.Definitions:
-    """The schedule's cron is a setting, read when the code location loads."""
-    return dg.Definitions(
-        jobs=[stripe_sync_job, stripe_load_job, stripe_raw_rebuild_job],
-        schedules=[
-            dg.ScheduleDefinition(
-                name="stripe_sync_schedule",
-                job=stripe_sync_job,
-                cron_schedule=load_settings().sync_cron,
-                execution_timezone="UTC",
-                description="Incremental sync from Stripe into the landing zone.",
-            )
-        ],
-        sensors=[landing_zone_sensor],
     )
