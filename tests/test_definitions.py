@@ -180,7 +180,7 @@ def test_checks_protecting_the_marts_block_and_the_others_warn(asset_graph):
     }
     assert blocking == expected
     for key in asset_graph.asset_check_keys:
-        if key.name in ("fresh", "row_count_did_not_drop", "column_schema_unchanged"):
+        if key.name in ("fresh", "row_count_did_not_drop", "column_schema_change"):
             assert not asset_graph.get_check_spec(key).blocking, key
     keys = asset_graph.asset_check_keys
     fresh = {key.asset_key.to_user_string() for key in keys if key.name == "fresh"}

@@ -11,6 +11,13 @@
 
 They sit at the top of the defs folder, not in `stripe/` or `dbt/`, because one sensor asks for
 every layer's checks.
+
+Written here rather than taken from Dagster's `FreshnessPolicy` or
+`build_last_update_freshness_checks`, which judge an asset by its last materialization: a run
+that syncs some tables materializes the others too, with `sync_mode` "excluded by
+STRIPE_RESOURCES", because Dagster skips the whole raw step of a run when any landing output it
+depends on is not yielded. Dagster's judges would count those as updates, so a table left out of
+the sync would never go stale; this check skips them.
 """
 
 from collections.abc import Iterator

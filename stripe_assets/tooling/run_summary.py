@@ -65,8 +65,9 @@ def print_summary(
     for evaluation in failed:
         severity = evaluation.severity.value
         print(f"  {severity:<5} {evaluation.asset_key.to_user_string()} · {evaluation.check_name}")
-        if evaluation.description:
-            print(f"        {evaluation.description}")
+        for line in (evaluation.description or "").splitlines():
+            if line.strip():  # Dagster's own checks write paragraphs
+                print(f"        {line}")
         if explain_checks:
             for name, value in evaluation.metadata.items():
                 if value.value not in ([], 0, None, ""):
