@@ -138,6 +138,32 @@ def test_mrr_marts_show_their_figures_in_dagster(
     assert "| month | currency | starting |" in preview.value
 
 
+def test_every_model_shows_its_columns_and_every_mart_its_rows(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace
+):
+    """The UI's column types and row counts for dbt models, as the warehouse has them: DuckDB's
+    own `describe` of every model, and a count of every mart (tables; views carry no count)."""
+    instance = dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home))
+    with duckdb.connect(str(pipeline_workspace.duckdb_path), read_only=True) as con:
+        models = con.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'analytics')"
+        ).fetchall()
+        assert len(models) > 30 and {kind for *_, kind in models} == {"VIEW", "BASE TABLE"}
+        for schema, name, kind in models:
+            relation = f'"stripe"."{schema}"."{name}"'
+            event = instance.get_latest_materialization_event(dg.AssetKey([schema, name]))
+            metadata = event.asset_materialization.metadata
+            described = [(c, t) for c, t, *_ in con.execute(f"describe {relation}").fetchall()]
+            shown = metadata["dagster/column_schema"].value.columns
+            assert [(c.name, c.type) for c in shown] == described, relation
+            if kind == "BASE TABLE":
+                (rows,) = con.execute(f"select count(*) from {relation}").fetchone()
+                assert metadata["dagster/row_count"].value == rows, relation
+            else:
+                assert "dagster/row_count" not in metadata, relation
+
+
 def test_dbt_parses_the_project_once_per_warehouse(
     pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace
 ):

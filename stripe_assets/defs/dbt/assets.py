@@ -17,11 +17,12 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
@@ -30,13 +31,18 @@ from stripe_assets.defs.stripe.errors import dbt_failure
 from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.settings import load_settings
 
-from .metadata import MRR_METADATA
+from .metadata import model_metadata
 from .project import dbt_project
 
 KEPT_BUILD_FOLDERS = 10
 
 
 class StripeDbtTranslator(DagsterDbtTranslator):
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's documented description alone: dagster-dbt appends the raw SQL, which
+        the UI's code references and dbt docs already show."""
+        return dbt_resource_props.get("description") or super().get_description(dbt_resource_props)
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
@@ -56,35 +62,48 @@ class StripeDbtTranslator(DagsterDbtTranslator):
 def stripe_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: StorageResource
 ):
-    """`dbt build`, with MRR figures added to the MRR marts' materializations.
+    """`dbt build`, each model's materialization carrying its columns and DuckDB types, each
+    table's its row count, and the MRR marts their figures.
 
-    dbt holds the DuckDB file until it exits, so from the first MRR mart on, events wait for the
-    build to end; then the marts are read and their figures attached (Dagster plots numeric
-    metadata over time).
+    dbt holds the DuckDB file until it exits, so the events wait for the build to end; then the
+    warehouse is read and the metadata attached (Dagster plots numeric metadata over time). A
+    build that fails still reports every model it did build before the failure is raised.
     """
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
     build = dbt.cli(
         ["build", "--vars", warehouse_vars(storage)], context=context, target_path=target
     )
-    held: list = []
+    events, failed = [], None
     try:
         for event in build.stream():
-            if held or (isinstance(event, dg.Output) and _key(context, event) in MRR_METADATA):
-                held.append(event)
-            else:
-                yield event
-    except DagsterDbtCliRuntimeError:
+            events.append(event)
+    except DagsterDbtCliRuntimeError as error:  # raised once dbt has exited
+        failed = error
+    yield from with_warehouse_metadata(context, events, storage)
+    if failed is not None:
         if sentence := dbt_failure(_run_results(build)):
             raise dg.Failure(description=sentence, allow_retries=False) from None
-        raise
-    if not held:
+        raise failed
+
+
+def with_warehouse_metadata(
+    context: dg.AssetExecutionContext, events: list, storage: StorageResource
+) -> Iterator:
+    """The build's events, each model's output with what the warehouse says of it."""
+    if not any(isinstance(event, dg.Output) for event in events):
+        yield from events
         return
-    with storage.connect() as con:
-        for event in held:
-            key = _key(context, event) if isinstance(event, dg.Output) else None
-            if key in MRR_METADATA:
-                event = event.with_metadata({**event.metadata, **MRR_METADATA[key](con, storage)})
+    try:
+        con = storage.connect()
+    except duckdb.Error:  # the warehouse cannot be opened: the failure being raised says why
+        yield from events
+        return
+    with con:
+        for event in events:
+            if isinstance(event, dg.Output):
+                metadata = model_metadata(con, storage, _key(context, event))
+                event = event.with_metadata({**event.metadata, **metadata})
             yield event
 
 

@@ -1,5 +1,8 @@
-"""Figures the UI shows on the MRR marts: the latest month's MRR per currency as numbers (which
-Dagster plots across materializations), and the last 12 months of the MRR bridge as a table."""
+"""What the UI shows on each dbt model's materialization, read from the warehouse after the
+build: its columns and DuckDB types (`dagster/column_schema`), a table's row count
+(`dagster/row_count`; a view's would run the view), and on the MRR marts the latest month's MRR
+per currency as numbers (which Dagster plots across materializations) and the last 12 months of
+the MRR bridge as a table."""
 
 from collections.abc import Callable
 
@@ -50,3 +53,21 @@ MRR_METADATA: dict[dg.AssetKey, Callable[[duckdb.DuckDBPyConnection, StorageReso
     dg.AssetKey([MARTS, "mrr_monthly"]): mrr_monthly_metadata,
     dg.AssetKey([MARTS, "mrr_movements"]): mrr_movements_metadata,
 }
+
+
+def model_metadata(
+    con: duckdb.DuckDBPyConnection, storage: StorageResource, key: dg.AssetKey
+) -> dict:
+    schema, name = key.path
+    metadata: dict = {"dagster/column_schema": storage.column_schema(con, name, schema)}
+    (kind,) = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone() or (None,)
+    if kind == "BASE TABLE":
+        (rows,) = con.execute(f"select count(*) from {storage.qualified(schema, name)}").fetchone()
+        metadata["dagster/row_count"] = rows
+    if key in MRR_METADATA:
+        metadata |= MRR_METADATA[key](con, storage)
+    return metadata

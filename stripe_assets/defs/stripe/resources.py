@@ -111,13 +111,13 @@ class StorageResource(dg.ConfigurableResource):
         except duckdb.CatalogException:
             return 0, 0
 
-    def column_schema(self, con, table: str) -> dg.TableSchema:
-        """A raw table's columns and DuckDB types, for Dagster's schema-change checks."""
+    def column_schema(self, con, table: str, schema: str = RAW_SCHEMA) -> dg.TableSchema:
+        """A relation's columns and DuckDB types (raw's for Dagster's schema-change checks)."""
         columns = con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_catalog = current_database() and table_schema = ? and table_name = ? "
             "order by ordinal_position",
-            [RAW_SCHEMA, table],
+            [schema, table],
         ).fetchall()
         return dg.TableSchema(columns=[dg.TableColumn(name, type) for name, type in columns])
 
