@@ -77,7 +77,12 @@ def configuration_problems(settings: Settings) -> list[str]:
             "a folder you can write to, or at s3://bucket/prefix."
         )
     warehouse = settings.duckdb_path
-    if not writable_folder(warehouse.parent) or warehouse.is_dir():
+    if warehouse.is_dir():
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} is a folder: point it at a DuckDB file, for "
+            f"example {str(warehouse / 'stripe.duckdb')!r}."
+        )
+    elif not writable_folder(warehouse.parent):
         problems.append(
             f"DUCKDB_PATH {str(warehouse)!r} cannot be written: point it at a file in a folder "
             "you can write to."

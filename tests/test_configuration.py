@@ -60,6 +60,14 @@ CASES = {
         {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_PATH": "/proc/stripe/stripe.duckdb"},
         ["DUCKDB_PATH '/proc/stripe/stripe.duckdb' cannot be written"],
     ),
+    "a warehouse that is a folder": (
+        "run",
+        {"STRIPE_API_KEY": "sk_test_x", "DUCKDB_PATH": "{tmp_path}"},
+        [
+            "DUCKDB_PATH '{tmp_path}' is a folder: point it at a DuckDB file, for example "
+            "'{tmp_path}/stripe.duckdb'."
+        ],
+    ),
     "folders that cannot be written, and a file that is not a warehouse": (
         "run",
         {

@@ -189,7 +189,14 @@ def run_status(url: str, run_id: str) -> str:
 def test_docs_serves_every_model_documented(tmp_path):
     """`make docs`: dbt's site on 127.0.0.1, and no model or column without a description."""
     port = free_port()
-    process = start("docs", Workspace(tmp_path).env(DBT_DOCS_PORT=str(port)), **QUIET_GROUP)
+    output = (tmp_path / "docs.log").open("w+")
+    process = start(
+        "docs",
+        Workspace(tmp_path).env(DBT_DOCS_PORT=str(port)),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + UI_STARTUP_TIMEOUT_S
         manifest = None
@@ -204,6 +211,8 @@ def test_docs_serves_every_model_documented(tmp_path):
         # Only `docs generate` writes a catalog (empty here: no run has filled the warehouse).
         catalog = requests.get(f"http://127.0.0.1:{port}/catalog.json", timeout=5)
         assert catalog.status_code == 200 and "nodes" in catalog.json()
+        overview = manifest["docs"]["doc.stripe_revenue.__overview__"]["block_contents"]
+        assert "mrr_movements" in overview, "the site opens on the project, not dbt's welcome"
         models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
         assert len(models) >= 30
         undocumented = [m["name"] for m in models if not m["description"].strip()]
@@ -214,5 +223,10 @@ def test_docs_serves_every_model_documented(tmp_path):
             if not spec["description"].strip()
         ]
         assert not undocumented
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
+        output.seek(0)
+        log = output.read()
+        assert "Serving dbt docs" in log and "Traceback" not in log, log[-3000:]
     finally:
         stop(process)

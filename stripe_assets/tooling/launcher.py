@@ -172,7 +172,7 @@ def docs() -> int:
     print(f"Serving dbt docs at http://{UI_HOST}:{port} (Ctrl-C to stop).", flush=True)
     serve = [dbt.dbt_executable, "docs", "serve", "--host", UI_HOST, "--port", port]
     options = ["--no-browser", "--target-path", str(site), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    return _serve([*serve, *options], DBT_PROJECT_DIR)
+    return _serve([*serve, *options], DBT_PROJECT_DIR, stop_with=signal.SIGTERM)
 
 
 def dev() -> int:
@@ -198,19 +198,22 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve(command: list[str], cwd: Path) -> int:
+def _serve(command: list[str], cwd: Path, stop_with: signal.Signals | None = None) -> int:
     """Run a server in the foreground until it stops, and make sure it does stop.
 
-    Ctrl-C and SIGTERM are passed on to the server, which shuts its own processes down; one
-    that has not finished after SHUTDOWN_GRACE_S (dg dev can wait for ever on a web
-    server holding a connection) is killed with its whole process group. Either way context
-    managers (the sandbox) close on the way out.
+    Ctrl-C and SIGTERM are passed on to the server (as `stop_with` when given: dbt's docs server
+    answers SIGINT with a KeyboardInterrupt traceback, SIGTERM quietly), which shuts its own
+    processes down; one that has not finished after SHUTDOWN_GRACE_S (dg dev can wait for ever
+    on a web server holding a connection) is killed with its whole process group. Either way
+    context managers (the sandbox) close on the way out, and a server stopped so exits 0.
     """
     server = subprocess.Popen(command, cwd=cwd, start_new_session=True)
+    stopped = threading.Event()
 
     def stop(signum: int, _frame) -> None:
+        stopped.set()
         with contextlib.suppress(ProcessLookupError):
-            server.send_signal(signum)
+            server.send_signal(stop_with or signum)
         force = threading.Timer(SHUTDOWN_GRACE_S, _kill_group, args=(server.pid,))
         force.daemon = True
         force.start()
@@ -219,7 +222,7 @@ def _serve(command: list[str], cwd: Path) -> int:
     signal.signal(signal.SIGTERM, stop)
     code = server.wait()
     _kill_group(server.pid)  # whatever the server left running
-    return code
+    return 0 if stopped.is_set() else code
 
 
 def _kill_group(pid: int) -> None:
