@@ -91,14 +91,21 @@ def test_mrr_monthly_and_its_bridge_equal_truth(
         assert Decimal(mrr) == Decimal(mrr_minor).scaleb(-decimals)
 
 
-def test_wrong_key_fails_with_one_clear_sentence(sandbox_env: dict[str, str], tmp_path):
+def test_wrong_key_fails_with_one_clear_sentence_and_no_stale_figures(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, sandbox_env: dict[str, str]
+):
+    """On a warehouse earlier runs filled: the failed run shows none of their figures."""
     wrong_key = "sk_test_thisKeyIsWrongQzXw"
-    process = launch("run", Workspace(tmp_path).env(**{**sandbox_env, "STRIPE_API_KEY": wrong_key}))
+    env = pipeline_workspace.env(**{**sandbox_env, "STRIPE_API_KEY": wrong_key})
+    process = launch("run", env)
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in output
     assert "Traceback" not in output
     assert wrong_key not in output and wrong_key[-4:] not in output
+    assert "Raw tables and MRR not shown: this run rebuilt neither." in process.stdout
+    assert "Raw tables (" not in output and "MRR for " not in output
+    assert "MRR for " in pipeline_runs[0].process.stdout, "a run that rebuilt them shows them"
 
 
 def test_raw_rebuilds_from_the_landing_zone_without_calling_stripe(

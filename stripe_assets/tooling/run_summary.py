@@ -16,6 +16,7 @@ from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
 from stripe_assets.settings import load_settings
 from stripe_assets.tooling.abandoned_runs import fail_abandoned_runs, process_tags
 
+MRR_MONTHLY = dg.AssetKey(["analytics", "mrr_monthly"])
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -42,21 +43,34 @@ def run_pipeline_with_summary(
     failed_errors = [
         e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
-    print_summary(load_settings().duckdb_path, evaluations, failures, explain_checks)
+    built = {event.asset_key for event in result.get_asset_materialization_events()}
+    print_summary(load_settings().duckdb_path, evaluations, failures, built, explain_checks)
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
     return 0 if result.success and not failed_errors else 1
 
 
 def print_summary(
-    duckdb_path: Path, evaluations: list, failures: list[str], explain_checks: bool = False
+    duckdb_path: Path,
+    evaluations: list,
+    failures: list[str],
+    built: set[dg.AssetKey],
+    explain_checks: bool = False,
 ) -> None:
+    """What the run did; the warehouse's figures only where this run rebuilt them, so that a
+    failed run never shows an earlier run's counts or MRR as its own."""
     for message in failures:
         print(f"\nRun failed: {message}")
-    if duckdb_path.exists():
+    raw = any(key.path[0] == RAW_SCHEMA for key in built)
+    mrr = MRR_MONTHLY in built
+    if not (raw or mrr):
+        print("\nRaw tables and MRR not shown: this run rebuilt neither.")
+    elif duckdb_path.exists():
         try:
             with connect(duckdb_path, read_only=True) as con:
-                _print_raw_counts(con, duckdb_path)
-                _print_latest_mrr(con, duckdb_path)
+                if raw:
+                    _print_raw_counts(con, duckdb_path)
+                if mrr:
+                    _print_latest_mrr(con, duckdb_path)
         except duckdb.IOException:  # held by another process: the failure above says so
             print(f"\nRaw tables and MRR not shown: {duckdb_path} could not be opened.")
     passed = [e for e in evaluations if e.passed]
