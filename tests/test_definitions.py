@@ -16,6 +16,7 @@ import pytest
 
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.settings import PROJECT_ROOT
+from stripe_assets.tooling.launcher import INSTANCE_SETTINGS
 
 STAGING_DEPS = {f"stg_stripe__{table}": [f"stripe/{table}"] for table in TABLES}
 EXPECTED_GRAPH = {
@@ -256,7 +257,7 @@ def test_the_instance_storage_shares_dagsters_own_files(tmp_path):
         yield dg.AssetCheckResult(passed=True)
 
     write_dagster_home(tmp_path)
-    (tmp_path / "default.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    (tmp_path / "default.yaml").write_text(INSTANCE_SETTINGS.read_text())
     ours = dg.DagsterInstance.from_config(str(tmp_path))
     default = dg.DagsterInstance.from_config(str(tmp_path), config_filename="default.yaml")
     assert isinstance(ours.event_log_storage, EngineKeepingEventLogStorage)

@@ -8,5 +8,6 @@ stripe_automation = dg.AutomationConditionSensorDefinition(
     "stripe_automation",
     target=dg.AssetSelection.all(),
     minimum_interval_seconds=60,
-    description="Syncs Stripe on its cron and keeps the dbt models up to date.",
+    description="Syncs Stripe on its cron and keeps the dbt models up to date. Starts stopped: "
+    "turn it on, with landing_zone_sensor, to run the pipeline unattended.",
 )

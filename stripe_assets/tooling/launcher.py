@@ -33,6 +33,7 @@ from stripe_assets.settings import (
 from stripe_assets.tooling.ui_guard import UiGuard
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
+INSTANCE_SETTINGS = Path(__file__).with_name("dagster.yaml")  # copied into DAGSTER_HOME
 CHECK_STORAGE = {
     "DUCKDB_PATH": PROJECT_ROOT / "data" / "check" / "stripe.duckdb",
     "LANDING_BUCKET_URL": PROJECT_ROOT / "data" / "check" / "landing",
@@ -88,7 +89,7 @@ def write_dagster_home(home: Path) -> None:
             }
         }
     }
-    settings = (PROJECT_ROOT / "dagster.yaml").read_text()
+    settings = INSTANCE_SETTINGS.read_text()
     with exclusive_lock(home / "storage.lock"):
         # written whole, then renamed: a process that opens the instance without this lock
         # (a run the UI launched) reads the old file or the new
@@ -187,6 +188,11 @@ def dev() -> int:
         UiGuard(UI_HOST, int(ui_port), int(webserver_port)),
     ):
         print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
+        print(
+            "Its sensors start stopped, so nothing runs on its own until you turn them on "
+            "under Automation: stripe_automation (the sync's cron, the daily dbt build), "
+            "landing_zone_sensor (loads each landing load into raw), freshness_sensor."
+        )
         dg_cli = str(Path(sys.executable).with_name("dg"))
         command = [dg_cli, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
         return _serve([*command, "-h", UI_HOST, "-p", webserver_port], PROJECT_ROOT)

@@ -6,7 +6,7 @@ loading the tables that load touched into raw and rebuilding the dbt models buil
 written by any writer count: the automation's sync here, `make run`, another deployment. It
 starts stopped, like the automation sensor: turn both on in the UI (Automation), where they run
 under the daemon. DuckDB is written by one run at a time whatever starts them: every step that
-opens it is in the `duckdb` pool, limited to one (dagster.yaml).
+opens it is in the `duckdb` pool, limited to one (the instance's dagster.yaml).
 """
 
 import json
