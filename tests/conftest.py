@@ -116,6 +116,7 @@ class Workspace:
             DUCKDB_PATH=str(self.duckdb_path),
             LANDING_BUCKET_URL=str(self.landing),
             DAGSTER_HOME=str(self.dagster_home),
+            VERBOSE="",  # the console shows the summary alone, whatever the caller's shell has
         )
         env.update(overrides)
         return env
@@ -297,8 +298,11 @@ def pipeline_runs(pipeline_workspace: Workspace, sandbox_env: dict[str, str]) ->
     with ThreadPoolExecutor(max_workers=2) as pool:
         overlapping = list(
             pool.map(
-                lambda _: launch("run", pipeline_workspace.env(**sandbox_env, **WITHOUT_DBT_TESTS)),
-                "ab",
+                lambda verbose: launch(
+                    "run",
+                    pipeline_workspace.env(**sandbox_env, **WITHOUT_DBT_TESTS, VERBOSE=verbose),
+                ),
+                ["1", ""],  # the first shows dbt's output live
             )
         )
     for process in overlapping:

@@ -41,6 +41,14 @@ def test_run_prints_the_summary(pipeline_runs: list[RunOutcome]):
     assert "failed" in output and ", 0 failed" in output
     assert "MRR for " in output
     assert "succeeded" in output
+    # the console is the summary; dbt's line per model and test is in the run's log file
+    assert len(output.splitlines()) < 60 and "START test" not in output
+    run_line, log_line = output.splitlines()[-2:]
+    run_id = run_line.removeprefix("Run ").split(":")[0]
+    log = Path(log_line.removeprefix("dbt's and dlt's output: "))
+    assert log.name == f"{run_id}.log" and "PASS=" in log.read_text()
+    verbose, quiet = (run.process.stdout for run in pipeline_runs[1:])
+    assert "Running with dbt=" in verbose and "Running with dbt=" not in quiet
 
 
 def test_every_check_ran_and_passed(pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace):
@@ -143,6 +151,14 @@ def test_mrr_marts_show_their_figures_in_dagster(
     preview = movements.asset_materialization.metadata["preview"]
     assert isinstance(preview, dg.MarkdownMetadataValue)
     assert "| month | currency | starting |" in preview.value
+    with duckdb.connect(str(pipeline_workspace.duckdb_path), read_only=True) as con:
+        month, ending = con.execute(
+            "select strftime(month, '%Y-%m'), ending_mrr_minor "
+            'from "stripe"."analytics"."mrr_movements" where currency = \'usd\' '
+            "order by month desc limit 1"
+        ).fetchone()
+    assert f"| {month} | USD | " in preview.value
+    assert f" | {ending // 100:,}.{ending % 100:02d} |" in preview.value, "cents, as people read"
 
 
 def test_every_model_shows_its_columns_and_every_mart_its_rows(

@@ -239,7 +239,12 @@ def _kill_group(pid: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stripe_assets.tooling.launcher")
     parser.add_argument("command", choices=["run", "check", "dev", "rebuild-raw", "docs"])
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show dbt's and dlt's output live (VERBOSE=1)"
+    )
     args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["VERBOSE"] = "1"
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which
     # warehouse.py handles; its errors still surface as exceptions.
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")

@@ -2,10 +2,17 @@
 
 The summary lists rows per raw table, the checks that passed and failed, and the latest month's
 MRR per currency. Failures are reported as the one sentence the failing step gave, not as a
-traceback; the full event log stays in the Dagster instance for `make dev`.
+traceback; the full event log stays in the Dagster instance for `make dev`. What dbt and dlt
+print (a line per model and test) goes to a log file beside the warehouse, `logs/<run id>.log`,
+whose path the summary ends with; VERBOSE=1 shows it live as well.
 """
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import duckdb
@@ -35,9 +42,13 @@ def run_pipeline_with_summary(
     for run_id in fail_abandoned_runs(instance):
         print(f"Run {run_id} died before it finished: marked failed, its pool slots freed.")
     print(f"Running {job_name}: {job.description}", flush=True)
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=process_tags()
-    )
+    logs = load_settings().duckdb_path.parent / "logs"
+    log_path = logs / f"run-starting-{os.getpid()}.log"
+    with console_to(log_path, live=os.environ.get("VERBOSE", "") not in ("", "0")):
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=process_tags()
+        )
+    log_path = log_path.replace(logs / f"{result.run_id}.log")
     failures = [_failure_message(event) for event in result.all_events if event.is_step_failure]
     evaluations = result.get_asset_check_evaluations()
     failed_errors = [
@@ -46,7 +57,34 @@ def run_pipeline_with_summary(
     built = {event.asset_key for event in result.get_asset_materialization_events()}
     print_summary(load_settings().duckdb_path, evaluations, failures, built, explain_checks)
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
+    print(f"dbt's and dlt's output: {log_path}")
     return 0 if result.success and not failed_errors else 1
+
+
+class _Tee:
+    """Writes to both streams: the log file, and the console when asked to show it live."""
+
+    def __init__(self, *streams: TextIO) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextlib.contextmanager
+def console_to(path: Path, live: bool) -> Iterator[None]:
+    """What the run prints (dagster-dbt re-emits every dbt line on stdout) into `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as log:
+        stream = _Tee(log, sys.stdout) if live else log
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(_Tee(log, sys.stderr)):
+            yield
 
 
 def print_summary(

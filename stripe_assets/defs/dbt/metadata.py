@@ -2,13 +2,14 @@
 build: its columns and DuckDB types (`dagster/column_schema`), a table's row count
 (`dagster/row_count`; a view's would run the view), and on the MRR marts the latest month's MRR
 per currency as numbers (which Dagster plots across materializations) and the last 12 months of
-the MRR bridge as a table."""
+the MRR bridge as a table in major units."""
 
 from collections.abc import Callable
 
 import dagster as dg
 import duckdb
 
+from stripe_assets.defs.stripe.currencies import THREE_DECIMAL, ZERO_DECIMAL
 from stripe_assets.defs.stripe.resources import StorageResource
 
 MARTS = "analytics"
@@ -42,11 +43,21 @@ def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResou
     ).fetchall()
     header = "| month | currency | " + " | ".join(columns) + " |"
     rule = "|---|---|" + "---:|" * len(columns)
-    lines = [f"| {' | '.join(str(value) for value in row)} |" for row in rows]
-    preview = "\n".join(
-        [f"MRR bridge, minor units, last {PREVIEW_MONTHS} months", "", header, rule, *lines]
-    )
+    lines = [
+        f"| {month} | {currency.upper()} | "
+        + " | ".join(major_units(amount, currency) for amount in amounts)
+        + " |"
+        for month, currency, *amounts in rows
+    ]
+    title = f"MRR bridge, last {PREVIEW_MONTHS} months, in each currency's major units"
+    preview = "\n".join([title, "", header, rule, *lines])
     return {"preview": dg.MetadataValue.md(preview)}
+
+
+def major_units(minor: int, currency: str) -> str:
+    """An amount in Stripe's minor units as people read it: 628575 USD is 6,285.75."""
+    decimals = 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
+    return f"{minor / 10**decimals:,.{decimals}f}"
 
 
 MRR_METADATA: dict[dg.AssetKey, Callable[[duckdb.DuckDBPyConnection, StorageResource], dict]] = {
