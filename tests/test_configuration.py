@@ -146,6 +146,7 @@ def test_a_restricted_key_without_a_permission_names_it(tmp_path):
         ) in output
         assert "Traceback" not in output
         assert key.removeprefix("rk_test_") not in output
+        assert "Raw tables and MRR not shown: this run rebuilt neither." in process.stdout
         others = ",".join(table for table in TABLES if table != "disputes")
         rerun = launch("run", {**env, "STRIPE_RESOURCES": others})
         assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]

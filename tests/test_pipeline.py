@@ -99,20 +99,23 @@ def test_mrr_monthly_and_its_bridge_equal_truth(
         assert Decimal(mrr) == Decimal(mrr_minor).scaleb(-decimals)
 
 
-def test_wrong_key_fails_with_one_clear_sentence_and_no_stale_figures(
+def test_a_wrong_key_stops_before_any_run_with_one_clear_sentence(
     pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, sandbox_env: dict[str, str]
 ):
-    """On a warehouse earlier runs filled: the failed run shows none of their figures."""
+    """On a warehouse earlier runs filled: no run is created (so the UI marks no asset or check
+    failed), and none of the earlier runs' figures is shown."""
+    instance = dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home))
+    runs_before = len(instance.get_runs())
     wrong_key = "sk_test_thisKeyIsWrongQzXw"
     env = pipeline_workspace.env(**{**sandbox_env, "STRIPE_API_KEY": wrong_key})
     process = launch("run", env)
     output = process.stdout + process.stderr
-    assert process.returncode != 0
+    assert process.returncode == 2
     assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in output
     assert "Traceback" not in output
     assert wrong_key not in output and wrong_key[-4:] not in output
-    assert "Raw tables and MRR not shown: this run rebuilt neither." in process.stdout
     assert "Raw tables (" not in output and "MRR for " not in output
+    assert len(instance.get_runs()) == runs_before
     assert "MRR for " in pipeline_runs[0].process.stdout, "a run that rebuilt them shows them"
 
 

@@ -21,6 +21,7 @@ import yaml
 from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
+from stripe_assets.defs.stripe.client import UNREACHABLE_ATTEMPTS, StripeApiError, StripeClient
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
     DBT_PROJECT_DIR,
@@ -120,10 +121,29 @@ def require_usable_configuration(*port_variables: str) -> None:
         raise ConfigurationError(problems)
 
 
+def require_accepted_key() -> None:
+    """A key Stripe rejects stops the command before a run exists: a run failing in its first
+    step would mark every asset and check failed in the UI, though no data changed. One cheap
+    request (the first customer) tells; anything but a 401 is left for the run to judge."""
+    settings = load_settings()
+    client = StripeClient(
+        os.environ["STRIPE_API_KEY"],
+        settings.stripe_api_base,
+        timeout_s=settings.request_timeout_s,
+        max_attempts=UNREACHABLE_ATTEMPTS,
+    )
+    try:
+        client.get("/v1/customers", {"limit": 1}, resource="customers", handled=(403,))
+    except StripeApiError as error:
+        if error.status == 401:
+            raise ConfigurationError([str(error)]) from None
+
+
 def run() -> int:
     require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
+        require_accepted_key()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
@@ -141,6 +161,7 @@ def check() -> int:
     require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
+        require_accepted_key()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
