@@ -28,11 +28,11 @@ import dagster as dg
 from stripe_assets.settings import load_settings
 
 from .dbt.assets import stripe_dbt_models
+from .dbt.metadata import MARTS
 from .stripe.assets import NOT_SYNCED, landing_key
 from .stripe.catalog import TABLES
 from .stripe.warehouse import RAW_SCHEMA
 
-MARTS_SCHEMA = "analytics"
 FRESH_CHECK = "fresh"
 LOOKBACK = 100  # materializations read at a time for a landing asset's last real sync
 NEVER_SYNCED = "never synced"  # see _last_update
@@ -50,7 +50,7 @@ def freshness_checks(hours: float) -> list[dg.AssetChecksDefinition]:
     layers = {
         "landing": [landing_key(t) for t in TABLES],
         "raw": [dg.AssetKey([RAW_SCHEMA, t]) for t in TABLES],
-        "marts": [key for key in stripe_dbt_models.keys if key.path[0] == MARTS_SCHEMA],
+        "marts": [key for key in stripe_dbt_models.keys if key.path[0] == MARTS],
     }
     return [_freshness(layer, keys, hours) for layer, keys in layers.items()]
 

@@ -17,13 +17,13 @@ from typing import TextIO
 import dagster as dg
 import duckdb
 
+from stripe_assets.defs.dbt.metadata import MRR_MONTHLY
 from stripe_assets.defs.pipeline import stripe_pipeline_job
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
 from stripe_assets.settings import load_settings
 from stripe_assets.tooling.abandoned_runs import fail_abandoned_runs, process_tags
 
-MRR_MONTHLY = dg.AssetKey(["analytics", "mrr_monthly"])
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 

@@ -40,7 +40,7 @@ KEPT_BUILD_FOLDERS = 10
 class StripeDbtTranslator(DagsterDbtTranslator):
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         """The model's documented description alone: dagster-dbt appends the raw SQL, which
-        the UI's code references and dbt docs already show."""
+        dbt's docs site (`make docs`) shows."""
         return dbt_resource_props.get("description") or super().get_description(dbt_resource_props)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:

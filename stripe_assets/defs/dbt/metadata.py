@@ -60,8 +60,9 @@ def major_units(minor: int, currency: str) -> str:
     return f"{minor / 10**decimals:,.{decimals}f}"
 
 
+MRR_MONTHLY = dg.AssetKey([MARTS, "mrr_monthly"])
 MRR_METADATA: dict[dg.AssetKey, Callable[[duckdb.DuckDBPyConnection, StorageResource], dict]] = {
-    dg.AssetKey([MARTS, "mrr_monthly"]): mrr_monthly_metadata,
+    MRR_MONTHLY: mrr_monthly_metadata,
     dg.AssetKey([MARTS, "mrr_movements"]): mrr_movements_metadata,
 }
 
