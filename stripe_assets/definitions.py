@@ -2,7 +2,8 @@
 
 `defs/stripe/` holds the Stripe ingestion (landing and raw assets, their checks, resources, jobs
 and automation), `defs/dbt/` the dbt models, their resource and the daily build, and the top of
-the folder what spans both: the whole-pipeline job and the freshness checks of every layer.
+the folder what spans both: the whole-pipeline job, the automation, the freshness checks of every
+layer and the resources, which hold every setting.
 """
 
 from pathlib import Path
@@ -11,7 +12,11 @@ import dagster as dg
 
 
 def build_definitions() -> dg.Definitions:
-    """Built from the environment at call time, so tests can point it at temporary storage."""
+    """Built from the environment at call time, so tests can point it at temporary storage.
+    Every bad setting is judged first, so the load fails with all their sentences at once."""
+    from stripe_assets.defs.resources import require_valid_settings
+
+    require_valid_settings()
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         # One process: steps share no DuckDB lock and skip re-importing (docs/DESIGN.md §3).

@@ -1,8 +1,14 @@
-"""Where the pipeline reads from and writes to, decided once from the environment.
+"""How settings are read and judged. The resources hold them; this module holds what they share.
 
-Every other module asks this one, so nothing else branches on local versus S3 or sandbox versus
-Stripe. Relative paths are relative to the repository root, for Python and dbt alike (the dbt
-profile applies the same rule), so both always open the same DuckDB file.
+Every setting is a field of a Dagster resource (`StripeApiResource`, `StorageResource`,
+`DbtSettingsResource`, `AutomationResource`), declared with `env_field`, which names the
+environment variable it comes from. `from_environment` reads a resource's variables and lets
+pydantic judge them: each field's validator turns a bad value into the one sentence the user
+reads, and every bad value of every resource is reported at once (`require_valid_environment`),
+before anything starts. Relative paths are relative to the repository root, for Python and dbt
+alike (the dbt profile applies the same rule), so both always open the same DuckDB file.
+
+The judges below are plain functions so the fast tests can ask them directly.
 """
 
 import ipaddress
@@ -10,10 +16,13 @@ import math
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, Self
 from urllib.parse import urlsplit
+
+import dagster as dg
+from pydantic import Field, ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -37,62 +46,165 @@ class ConfigurationError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class Settings:
-    stripe_api_base: str
-    landing_bucket_url: str
-    duckdb_path: Path
-    # DuckDB's own default is 80% of RAM, so a large account's raw load and dbt build would take
-    # the machine; above this DuckDB spills to disk instead. The dbt profile reads the same
-    # variable with the same default.
-    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT_DEFAULT
-    stripe_resources: str = ""  # comma-separated tables; empty means all
-    sync_start: str = ""  # YYYY-MM-DD: the first backfill reads objects created since then
-    requests_per_second: float = 0.0  # 0: Stripe's limit for the key's mode
-    request_timeout_s: float = 30.0  # a Stripe response slower than this is retried
-    freshness_hours: float = 26.0  # landing, raw and marts older than this are stale
-    sync_cron: str = SYNC_CRON_DEFAULT  # incremental syncs into the landing zone
-    dbt_build_cron: str = DBT_BUILD_CRON_DEFAULT  # the daily full dbt build
+def env_field(variable: str, default: Any, description: str) -> Any:
+    """A resource field read from `variable` when it is set (and not blank), else `default`."""
+    described = f"{description} ({variable})"
+    return Field(default=default, description=described, json_schema_extra={"env": variable})
 
 
-def configuration_problems(settings: Settings) -> list[str]:
-    """What stops the pipeline from using these settings, each as one sentence saying what to
-    do: asked before a run starts, so a bad key, a missing bucket or an unwritable warehouse
-    stops it before anything is read or written. Malformed values are load_settings' concern."""
+class EnvironmentResource(dg.ConfigurableResource):
+    """A resource whose fields come from environment variables (see `env_field`).
+
+    Validators run in pydantic's "before" mode and let a `dg.EnvVar` through: Dagster resolves
+    those when a run starts and builds the resource again, so each value is judged then too.
+    """
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Each field read from the environment, with its variable."""
+        return {
+            name: field.json_schema_extra["env"]
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict) and "env" in field.json_schema_extra
+        }
+
+    @classmethod
+    def from_environment(cls, env_vars: bool = False, **fields: Any) -> Self:
+        """The resource as the environment configures it, `fields` aside; raises
+        ConfigurationError with one sentence per bad value.
+
+        `env_vars` (for Dagster's definitions) binds each string set in the environment as
+        `dg.EnvVar`, so the UI shows which variable a value comes from and a run reads the
+        variable itself; Dagster binds no other type that way, so numbers and lists are passed
+        as the values read. Without it every value is plain, for code that reads them now.
+        """
+        values: dict[str, Any] = {}
+        for name, variable in cls.variables().items():
+            if name in fields or not os.environ.get(variable, "").strip():
+                continue
+            values[name] = os.environ[variable]
+        try:
+            judged = cls(**values, **fields)
+        except ValidationError as invalid:
+            raise ConfigurationError(_sentences(invalid, cls.variables(), values)) from None
+        if not env_vars:
+            return judged
+        bound = {
+            name: dg.EnvVar(cls.variables()[name]) if cls._binds_env_var(name) else value
+            for name, value in values.items()
+        }
+        return cls(**bound, **fields)
+
+    @classmethod
+    def _binds_env_var(cls, name: str) -> bool:
+        return cls.model_fields[name].annotation is str
+
+
+def _sentences(invalid: ValidationError, variables: dict[str, str], values: dict) -> list[str]:
+    """The validators' own sentences; pydantic's wording for anything they did not judge."""
+    sentences = []
+    for error in invalid.errors():
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, ValueError):
+            sentences.append(str(cause))
+            continue
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = variables.get(name, name)
+        sentences.append(f"{variable} {values.get(name, '')!r}: {error['msg']}; fix it.")
+    return sentences
+
+
+def require_valid_environment(*resource_classes: type[EnvironmentResource]) -> None:
+    """Every bad value of every one of these resources at once, as one ConfigurationError."""
     problems = []
-    key = os.environ.get("STRIPE_API_KEY", "")
-    if key and (problem := stripe_key_problem(key)):
-        problems.append(problem)
-    if problem := api_base_problem(settings.stripe_api_base, key):
-        problems.append(problem)
-    if settings.landing_bucket_url.startswith("s3://") and (
-        problem := _landing_bucket_problem(settings.landing_bucket_url)
+    for resource_class in resource_classes:
+        try:
+            resource_class.from_environment()
+        except ConfigurationError as error:
+            problems += error.problems
+    if problems:
+        raise ConfigurationError(problems)
+
+
+def is_deferred(value: Any) -> bool:
+    """A value Dagster reads from the environment when a run starts (judged then)."""
+    return isinstance(value, dg.EnvVar)
+
+
+def from_root(path: str | Path) -> Path:
+    candidate = Path(path).expanduser()
+    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
+
+
+# --- judges: each returns the sentence the user reads, or None ---------------------------------
+
+
+def positive_number_problem(variable: str, text: Any, default_text: str) -> str | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if value > 0 and math.isfinite(value):
+        return None
+    return (
+        f"{variable} {str(text).strip()!r} is not a number above 0: fix it, or unset it for the "
+        f"default ({default_text})."
+    )
+
+
+def landing_url_problem(landing: str) -> str | None:
+    if "://" in landing and not re.fullmatch(
+        r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", landing
     ):
-        problems.append(problem)
-    if "://" not in settings.landing_bucket_url and not writable_folder(
-        Path(settings.landing_bucket_url)
-    ):
-        problems.append(
-            f"LANDING_BUCKET_URL {settings.landing_bucket_url!r} cannot be written: point it at "
-            "a folder you can write to, or at s3://bucket/prefix."
-        )
-    warehouse = settings.duckdb_path
-    if warehouse.is_dir():
-        problems.append(
-            f"DUCKDB_PATH {str(warehouse)!r} is a folder: point it at a DuckDB file, for "
-            f"example {str(warehouse / 'stripe.duckdb')!r}."
-        )
-    elif not writable_folder(warehouse.parent):
-        problems.append(
-            f"DUCKDB_PATH {str(warehouse)!r} cannot be written: point it at a file in a folder "
-            "you can write to."
-        )
-    elif warehouse.exists() and not _is_duckdb_file(warehouse):
-        problems.append(
-            f"DUCKDB_PATH {str(warehouse)!r} is not a DuckDB database: point it at a DuckDB "
-            "file, or at a path where none exists yet."
-        )
-    return problems
+        return f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
+    return None
+
+
+def memory_limit_problem(limit: str) -> str | None:
+    if re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, re.IGNORECASE):
+        return None
+    return (
+        f"DUCKDB_MEMORY_LIMIT {limit!r} is not a size such as 1GB or 512MB: fix it, or unset it "
+        f"for the default ({DUCKDB_MEMORY_LIMIT_DEFAULT})."
+    )
+
+
+def sync_start_problem(text: str) -> str | None:
+    if not text or is_date(text):
+        return None
+    return (
+        f"STRIPE_SYNC_START {text!r} is not a date such as 2024-01-31: fix it, or unset it to "
+        "read the account's whole history."
+    )
+
+
+def cron_problem(variable: str, cron: str, default: str) -> str | None:
+    from stripe_assets.compat.dagster import is_valid_cron
+
+    if is_valid_cron(cron):
+        return None
+    return (
+        f"{variable} {cron!r} is not a cron expression of five fields (minute hour day month "
+        f"weekday): fix it, or unset it for the default ({default!r})."
+    )
+
+
+def as_of_problem(text: str) -> str | None:
+    if not text or is_instant(text):
+        return None
+    return (
+        f"MRR_AS_OF {text!r} is not an ISO-8601 timestamp such as 2024-01-31T23:59:59Z: fix it, "
+        "or unset it to measure MRR at the build's time."
+    )
+
+
+def customer_pii_problem(mode: str) -> str | None:
+    if mode in CUSTOMER_PII_MODES:
+        return None
+    return (
+        f"CUSTOMER_PII {mode!r} is not one of {', '.join(CUSTOMER_PII_MODES)}: fix it, or unset "
+        "it to keep customers' email and name."
+    )
 
 
 def api_base_problem(base: str, api_key: str) -> str | None:
@@ -124,13 +236,6 @@ def _is_loopback_address(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _is_duckdb_file(path: Path) -> bool:
-    """By its header (DuckDB's magic bytes follow an 8-byte checksum), not by opening it: a
-    warehouse another process is writing cannot be opened, and is no configuration problem."""
-    with path.open("rb") as file:
-        return file.read(12)[8:] == b"DUCK"
 
 
 def stripe_key_problem(key: str) -> str | None:
@@ -185,6 +290,43 @@ def _landing_bucket_problem(landing: str) -> str | None:
     return None
 
 
+def storage_problems(landing: str, warehouse: Path) -> list[str]:
+    """What stops the pipeline from using this landing zone and warehouse, asked before a run
+    starts, so a missing bucket or an unwritable warehouse stops it before anything is read or
+    written."""
+    problems = []
+    if landing.startswith("s3://") and (problem := _landing_bucket_problem(landing)):
+        problems.append(problem)
+    if "://" not in landing and not writable_folder(Path(landing)):
+        problems.append(
+            f"LANDING_BUCKET_URL {landing!r} cannot be written: point it at a folder you can "
+            "write to, or at s3://bucket/prefix."
+        )
+    if warehouse.is_dir():
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} is a folder: point it at a DuckDB file, for "
+            f"example {str(warehouse / 'stripe.duckdb')!r}."
+        )
+    elif not writable_folder(warehouse.parent):
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} cannot be written: point it at a file in a folder "
+            "you can write to."
+        )
+    elif warehouse.exists() and not _is_duckdb_file(warehouse):
+        problems.append(
+            f"DUCKDB_PATH {str(warehouse)!r} is not a DuckDB database: point it at a DuckDB "
+            "file, or at a path where none exists yet."
+        )
+    return problems
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    """By its header (DuckDB's magic bytes follow an 8-byte checksum), not by opening it: a
+    warehouse another process is writing cannot be opened, and is no configuration problem."""
+    with path.open("rb") as file:
+        return file.read(12)[8:] == b"DUCK"
+
+
 def writable_folder(folder: Path) -> bool:
     """Whether files can be written in `folder`, made if missing. Tried for real, since
     permission bits do not tell for root or for special file systems, and leaving nothing
@@ -202,111 +344,7 @@ def writable_folder(folder: Path) -> bool:
         return False
 
 
-def _from_root(path: str) -> Path:
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
-
-
-def load_settings() -> Settings:
-    """The settings from the environment; raises ConfigurationError naming every malformed
-    variable, so that neither a run nor the code location starts with a typo in one."""
-    problems: list[str] = []
-    landing = os.environ.get("LANDING_BUCKET_URL") or "data/landing"
-    if "://" not in landing:
-        landing = str(_from_root(landing))
-    settings = Settings(
-        stripe_api_base=(os.environ.get("STRIPE_API_BASE") or STRIPE_API_BASE_DEFAULT).rstrip("/"),
-        landing_bucket_url=landing.rstrip("/"),
-        duckdb_path=_from_root(os.environ.get("DUCKDB_PATH") or "data/stripe.duckdb"),
-        duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT,
-        stripe_resources=os.environ.get("STRIPE_RESOURCES", ""),
-        sync_start=os.environ.get("STRIPE_SYNC_START", "").strip(),
-        requests_per_second=_positive_number(
-            "STRIPE_REQUESTS_PER_SECOND", 0.0, "Stripe's limit for the key's mode", problems
-        ),
-        request_timeout_s=_positive_number("STRIPE_TIMEOUT_S", 30.0, "30", problems),
-        freshness_hours=_positive_number("FRESHNESS_HOURS", 26.0, "26", problems),
-        sync_cron=os.environ.get("STRIPE_SYNC_CRON") or SYNC_CRON_DEFAULT,
-        dbt_build_cron=os.environ.get("DBT_BUILD_CRON") or DBT_BUILD_CRON_DEFAULT,
-    )
-    problems += _malformed(settings)
-    if problems:
-        raise ConfigurationError(problems)
-    return settings
-
-
-def _positive_number(variable: str, default: float, default_text: str, problems: list) -> float:
-    text = os.environ.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        problems.append(
-            f"{variable} {text!r} is not a number above 0: fix it, or unset it for the default "
-            f"({default_text})."
-        )
-        return default
-    return value
-
-
-def _malformed(settings: Settings) -> list[str]:
-    """Values that cannot mean anything, found before anything starts. MRR_AS_OF and
-    CUSTOMER_PII are read by dbt alone, at the end of a run: checked here, a typo in one stops
-    the run before extraction instead of after it."""
-    from stripe_assets.compat.dagster import is_valid_cron
-    from stripe_assets.defs.stripe.catalog import select
-
-    problems = []
-    landing = settings.landing_bucket_url
-    if "://" in landing and not re.fullmatch(
-        r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", landing
-    ):
-        problems.append(
-            f"LANDING_BUCKET_URL {landing!r} is neither a folder nor s3://bucket/prefix: fix it."
-        )
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", settings.duckdb_memory_limit, re.IGNORECASE):
-        problems.append(
-            f"DUCKDB_MEMORY_LIMIT {settings.duckdb_memory_limit!r} is not a size such as 1GB or "
-            f"512MB: fix it, or unset it for the default ({DUCKDB_MEMORY_LIMIT_DEFAULT})."
-        )
-    if settings.sync_start and not _is_date(settings.sync_start):
-        problems.append(
-            f"STRIPE_SYNC_START {settings.sync_start!r} is not a date such as 2024-01-31: fix "
-            "it, or unset it to read the account's whole history."
-        )
-    resources = [name.strip() for name in settings.stripe_resources.split(",") if name.strip()]
-    try:
-        select(resources)
-    except ValueError as unknown:
-        problems.append(f"STRIPE_RESOURCES: {unknown}")
-    for variable, cron, default in (
-        ("STRIPE_SYNC_CRON", settings.sync_cron, SYNC_CRON_DEFAULT),
-        ("DBT_BUILD_CRON", settings.dbt_build_cron, DBT_BUILD_CRON_DEFAULT),
-    ):
-        if not is_valid_cron(cron):
-            problems.append(
-                f"{variable} {cron!r} is not a cron expression of five fields (minute hour "
-                f"day month weekday): fix it, or unset it for the default ({default!r})."
-            )
-    as_of = os.environ.get("MRR_AS_OF", "").strip()
-    if as_of and not _is_instant(as_of):
-        problems.append(
-            f"MRR_AS_OF {as_of!r} is not an ISO-8601 timestamp such as 2024-01-31T23:59:59Z: "
-            "fix it, or unset it to measure MRR at the build's time."
-        )
-    pii = os.environ.get("CUSTOMER_PII", "").strip()
-    if pii and pii not in CUSTOMER_PII_MODES:
-        problems.append(
-            f"CUSTOMER_PII {pii!r} is not one of {', '.join(CUSTOMER_PII_MODES)}: fix it, or "
-            "unset it to keep customers' email and name."
-        )
-    return problems
-
-
-def _is_date(text: str) -> bool:
+def is_date(text: str) -> bool:
     try:
         return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None and bool(
             date.fromisoformat(text)
@@ -315,7 +353,7 @@ def _is_date(text: str) -> bool:
         return False
 
 
-def _is_instant(text: str) -> bool:
+def is_instant(text: str) -> bool:
     try:
         return ISO_INSTANT.fullmatch(text) is not None and bool(datetime.fromisoformat(text))
     except ValueError:

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import dagster as dg
 import duckdb
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
 from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -76,6 +78,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
 
     items.sort(key=position)
+
+
+def stripe_resources(api_base: str, root: Path, landing: str = "", **api_fields) -> dict:
+    """The Stripe and storage resources of a pipeline kept under `root` (its landing zone there
+    unless `landing` says otherwise), the key read from STRIPE_API_KEY when a run starts."""
+    return {
+        "stripe_api": StripeApiResource(
+            api_key=dg.EnvVar("STRIPE_API_KEY"), api_base=api_base, **api_fields
+        ),
+        "storage": StorageResource(
+            landing_bucket_url=landing or str(root / "landing"),
+            duckdb_path=str(root / "stripe.duckdb"),
+        ),
+    }
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,9 @@ import requests
 
 from stripe_assets.defs.stripe.assets import stripe_landing
 from stripe_assets.defs.stripe.landing import completed_load_ids, dataset_root, landing_filesystem
-from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
-from stripe_assets.settings import Settings
 
-from .conftest import LANDING_BUCKET, MotoS3
+from .conftest import LANDING_BUCKET, MotoS3, stripe_resources
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,8 +36,8 @@ def sandbox() -> RunningSandbox:
 def land(sandbox: RunningSandbox, landing: str, tmp_path, monkeypatch) -> None:
     """One extraction into the landing zone, nothing else."""
     monkeypatch.setenv("STRIPE_API_KEY", sandbox.api_key)
-    settings = Settings(sandbox.url, landing, tmp_path / "stripe.duckdb")
-    resources, instance = build_resources(settings), dg.DagsterInstance.ephemeral()
+    resources = stripe_resources(sandbox.url, tmp_path, landing)
+    instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([stripe_landing], resources=resources, instance=instance)
     assert result.success
 

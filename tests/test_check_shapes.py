@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from stripe_assets.defs.dbt.project import dbt_resource, prepare_manifest
+from stripe_assets.defs.dbt.settings import DbtSettingsResource
 from stripe_assets.defs.stripe.assets import raw_key
 from stripe_assets.defs.stripe.checks import raw_checks
 from stripe_assets.defs.stripe.resources import StorageResource
@@ -81,7 +82,11 @@ def test_a_staging_model_refuses_raw_without_a_column_stripe_always_sends(tmp_pa
     result = dg.materialize(
         [stripe_dbt_models],
         selection=staging,
-        resources={"storage": storage, "dbt": dbt_resource()},
+        resources={
+            "storage": storage,
+            "dbt": dbt_resource(),
+            "dbt_settings": DbtSettingsResource(),
+        },
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -109,7 +114,11 @@ def test_every_staging_model_builds_on_an_account_with_nothing_yet(tmp_path, mon
     result = dg.materialize(
         [stripe_dbt_models],
         selection=list(staging),
-        resources={"storage": warehouse(tmp_path), "dbt": dbt_resource()},
+        resources={
+            "storage": warehouse(tmp_path),
+            "dbt": dbt_resource(),
+            "dbt_settings": DbtSettingsResource(),
+        },
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

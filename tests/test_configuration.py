@@ -9,13 +9,14 @@ import duckdb
 import pytest
 
 from stripe_assets.defs.dbt.project import dbt_project, dbt_resource, prepare_manifest
+from stripe_assets.defs.dbt.settings import DbtSettingsResource
 from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
-from stripe_assets.defs.stripe.resources import build_resources
+from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.sandbox.process import running_sandbox
-from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT, Settings
+from stripe_assets.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_DEFAULT
 
-from .conftest import WITHOUT_DBT_TESTS, Workspace, launch
+from .conftest import WITHOUT_DBT_TESTS, Workspace, launch, stripe_resources
 
 EVERY_MALFORMED_SETTING = {
     "STRIPE_API_KEY": "sk_test_x",
@@ -169,7 +170,7 @@ def test_duckdb_memory_limit_bounds_the_raw_load_and_dbt(limit, tmp_path, monkey
         monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", limit)
     else:
         monkeypatch.delenv("DUCKDB_MEMORY_LIMIT", raising=False)
-    pipeline = build_resources()["storage"].raw_pipeline()
+    pipeline = StorageResource.from_environment().raw_pipeline()
     pipeline.run([{"id": "cus_1"}], table_name="probe")
     with pipeline.sql_client() as client:
         [(raw_limit,)] = client.execute_sql("select current_setting('memory_limit')")
@@ -204,10 +205,13 @@ def test_dbt_builds_the_warehouse_the_storage_resource_names(tmp_path, monkeypat
         monkeypatch.setenv(name, value)
     with running_sandbox("--customers", "10", "--seed", "5") as sandbox:
         monkeypatch.setenv("STRIPE_API_KEY", sandbox.api_key)
-        storage = Settings(sandbox.url, str(tmp_path / "landing"), launched_with)
+        resources = stripe_resources(sandbox.url, tmp_path)
+        resources["storage"] = StorageResource(
+            landing_bucket_url=str(tmp_path / "landing"), duckdb_path=str(launched_with)
+        )
         result = dg.materialize(
             [stripe_landing, stripe_raw, stripe_dbt_models],
-            resources={**build_resources(storage), "dbt": dbt_resource()},
+            resources={**resources, "dbt": dbt_resource(), "dbt_settings": DbtSettingsResource()},
             instance=dg.DagsterInstance.ephemeral(),
         )
     assert result.success

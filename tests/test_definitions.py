@@ -152,6 +152,35 @@ def test_the_pipeline_job_selects_every_asset():
     assert selected == set(EXPECTED_GRAPH)
 
 
+def test_tables_left_out_of_the_sync_keep_their_assets_but_no_run_selects_them(monkeypatch):
+    """A table STRIPE_RESOURCES leaves out keeps its landing asset (its history, its freshness
+    check, its lineage), as one the code location does not materialize: a run that selected
+    it would get no output for it and skip the whole raw step."""
+    from stripe_assets.definitions import build_definitions
+
+    monkeypatch.setenv("STRIPE_RESOURCES", "invoice_line_items")
+    defs = build_definitions()
+    asset_graph = defs.resolve_asset_graph()
+    graph = {
+        node.key.to_user_string(): sorted(key.to_user_string() for key in node.parent_keys)
+        for node in asset_graph.asset_nodes
+    }
+    assert graph == {key: sorted(deps) for key, deps in EXPECTED_GRAPH.items()}
+    landing = {
+        key.to_user_string()
+        for key in asset_graph.materializable_asset_keys
+        if key.path[0] == "stripe_landing"
+    }
+    assert landing == {"stripe_landing/invoices", "stripe_landing/invoice_line_items"}
+    job = defs.resolve_job_def("stripe_pipeline")
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert selected == set(EXPECTED_GRAPH) - {
+        f"stripe_landing/{table}"
+        for table in TABLES
+        if table not in ("invoices", "invoice_line_items")
+    }
+
+
 def test_dagster_validates_the_workspace(asset_graph):
     validated = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],

@@ -20,14 +20,12 @@ import duckdb
 import pytest
 import requests
 
-from stripe_assets.defs.stripe.assets import stripe_landing, stripe_raw
+from stripe_assets.defs.stripe.assets import landing_assets, stripe_raw
 from stripe_assets.defs.stripe.catalog import BY_TABLE, TABLES
 from stripe_assets.defs.stripe.client import StripeApiError, StripeClient
-from stripe_assets.defs.stripe.resources import build_resources
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
-from stripe_assets.settings import Settings
 
-from .conftest import assert_raw_equals_truth, raw_rows
+from .conftest import assert_raw_equals_truth, raw_rows, stripe_resources
 
 SEQUENCES = 30
 SEQUENCES_PER_ZONE = 5
@@ -53,17 +51,12 @@ def sandbox():
         yield running
 
 
-def land(sandbox: RunningSandbox, root: Path, resources: str, assets: list) -> bool:
-    resources_by_key = build_resources(
-        Settings(
-            stripe_api_base=sandbox.url,
-            landing_bucket_url=str(root / "landing"),
-            duckdb_path=root / "stripe.duckdb",
-            stripe_resources=resources,
-        )
-    )
+def land(sandbox: RunningSandbox, root: Path, tables: str, with_raw: bool = False) -> bool:
+    """A sync with STRIPE_RESOURCES set to `tables`, as the code location defines it then."""
+    resources_by_key = stripe_resources(sandbox.url, root, resources=tables)
+    landing = landing_assets(resources_by_key["stripe_api"].tables())
     result = dg.materialize(
-        assets,
+        [landing, stripe_raw] if with_raw else [landing],
         resources=resources_by_key,
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -139,6 +132,6 @@ def test_any_subsets_in_any_order_lose_nothing(sandbox, zones, sequence, monkeyp
         with monkeypatch.context() as patch:
             if draw.random() < 0.25:
                 patch.setattr(StripeClient, "get", killed_after(draw.randint(1, 20)))
-            land(sandbox, root, subset, [stripe_landing])
-    assert land(sandbox, root, "", [stripe_landing, stripe_raw]), f"sequence {sequence}"
+            land(sandbox, root, subset)
+    assert land(sandbox, root, "", with_raw=True), f"sequence {sequence}"
     assert_raw_is_what_the_api_holds(sandbox, root, sequence)

@@ -1,8 +1,67 @@
-"""The one sensor that evaluates every asset's `AutomationCondition`: the landing assets sync on
-STRIPE_SYNC_CRON, the dbt models follow their upstreams and rebuild on DBT_BUILD_CRON (see each
-folder's assets.py). It starts stopped: turn it on under Automation in the UI."""
+"""When the pipeline runs on its own, and when its data counts as late.
+
+`stripe_automation` is the one sensor that evaluates every asset's `AutomationCondition`: the
+landing assets sync on STRIPE_SYNC_CRON, the dbt models follow their upstreams and rebuild on
+DBT_BUILD_CRON (see each folder's assets.py). It starts stopped: turn it on under Automation in
+the UI. The conditions are built when the code location loads, so `AutomationResource`'s
+values are read then (`automation_settings`); the freshness checks read theirs when they run.
+"""
+
+from typing import Any
 
 import dagster as dg
+from pydantic import field_validator
+
+from stripe_assets.settings import (
+    DBT_BUILD_CRON_DEFAULT,
+    SYNC_CRON_DEFAULT,
+    EnvironmentResource,
+    cron_problem,
+    env_field,
+    is_deferred,
+    positive_number_problem,
+)
+
+
+class AutomationResource(EnvironmentResource):
+    sync_cron: str = env_field(
+        "STRIPE_SYNC_CRON", SYNC_CRON_DEFAULT, "Cron of the incremental syncs into the landing zone"
+    )
+    dbt_build_cron: str = env_field(
+        "DBT_BUILD_CRON", DBT_BUILD_CRON_DEFAULT, "Cron of the daily rebuild of every dbt model"
+    )
+    freshness_hours: float = env_field(
+        "FRESHNESS_HOURS", 26.0, "Landing, raw and marts older than this are stale"
+    )
+
+    @field_validator("sync_cron", "dbt_build_cron", mode="before")
+    @classmethod
+    def _cron(cls, cron: Any, info) -> Any:
+        if is_deferred(cron):
+            return cron
+        variable, default = {
+            "sync_cron": ("STRIPE_SYNC_CRON", SYNC_CRON_DEFAULT),
+            "dbt_build_cron": ("DBT_BUILD_CRON", DBT_BUILD_CRON_DEFAULT),
+        }[info.field_name]
+        cron = str(cron).strip()
+        if problem := cron_problem(variable, cron, default):
+            raise ValueError(problem)
+        return cron
+
+    @field_validator("freshness_hours", mode="before")
+    @classmethod
+    def _freshness_hours(cls, text: Any) -> Any:
+        if isinstance(text, str) and (
+            problem := positive_number_problem("FRESHNESS_HOURS", text, "26")
+        ):
+            raise ValueError(problem)
+        return text
+
+
+def automation_settings() -> AutomationResource:
+    """The values the automation conditions are built with, as the code location loads."""
+    return AutomationResource.from_environment()
+
 
 stripe_automation = dg.AutomationConditionSensorDefinition(
     "stripe_automation",

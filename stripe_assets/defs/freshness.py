@@ -1,23 +1,20 @@
 """Is the data on time? Freshness checks on every layer, landing to marts.
 
 - `fresh` on every landing, raw and mart asset: updated within FRESHNESS_HOURS (default 26: an
-  hourly sync and a daily dbt build leave room for one missed day). For a landing asset only a
-  sync that read the table counts, so a table left out of STRIPE_RESOURCES goes stale like one
-  whose sync fails; one left out that was never synced (a restricted key without the permission,
-  as the 403's sentence advises) holds nothing to be late, and passes, saying so. A stale
-  landing asset is an ERROR, since every number downstream is late;
-  stale raw or marts warn: they follow the landing zone.
+  hourly sync and a daily dbt build leave room for one missed day). A table left out of
+  STRIPE_RESOURCES goes stale like one whose sync fails; one left out that was never synced (a
+  restricted key without the permission, as the 403's sentence advises) holds nothing to be
+  late, and passes, saying so. A stale landing asset is an ERROR, since every number downstream
+  is late; stale raw or marts warn: they follow the landing zone.
 - `freshness_sensor` runs these checks on its own, between pipeline runs.
 
 They sit at the top of the defs folder, not in `stripe/` or `dbt/`, because one sensor asks for
 every layer's checks.
 
-Written here rather than taken from Dagster's `FreshnessPolicy` or
-`build_last_update_freshness_checks`, which judge an asset by its last materialization: a run
-that syncs some tables materializes the others too, with `sync_mode` "excluded by
-STRIPE_RESOURCES", because Dagster skips the whole raw step of a run when any landing output it
-depends on is not yielded. Dagster's judges would count those as updates, so a table left out of
-the sync would never go stale; this check skips them.
+Written here rather than taken from Dagster's `build_last_update_freshness_checks` (or its
+`FreshnessPolicy`), which judge every asset alike: one with no materialization is overdue, so a
+table a restricted key may not read, left out of the sync as the error advised, would fail the
+landing layer's ERROR check for ever; and the severity differs by layer.
 """
 
 from collections.abc import Iterator
@@ -25,37 +22,39 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from stripe_assets.settings import load_settings
-
+from .automation import automation_settings
 from .dbt.assets import stripe_dbt_models
 from .dbt.metadata import MARTS
-from .stripe.assets import NOT_SYNCED, landing_key
+from .stripe.assets import landing_key
 from .stripe.catalog import TABLES
+from .stripe.resources import StripeApiResource
 from .stripe.warehouse import RAW_SCHEMA
 
 FRESH_CHECK = "fresh"
-LOOKBACK = 100  # materializations read at a time for a landing asset's last real sync
-NEVER_SYNCED = "never synced"  # see _last_update
 
 
 @dg.definitions
 def freshness() -> dg.Definitions:
-    """FRESHNESS_HOURS is a setting, read when the code location loads."""
-    checks = freshness_checks(load_settings().freshness_hours)
+    """FRESHNESS_HOURS and STRIPE_RESOURCES are settings, read when the code location loads."""
+    synced = StripeApiResource.from_environment().tables()
+    left_out = [landing_key(table) for table in TABLES if table not in synced]
+    checks = freshness_checks(automation_settings().freshness_hours, left_out)
     return dg.Definitions(asset_checks=checks, sensors=[freshness_sensor(checks)])
 
 
-def freshness_checks(hours: float) -> list[dg.AssetChecksDefinition]:
+def freshness_checks(hours: float, left_out: list[dg.AssetKey]) -> list[dg.AssetChecksDefinition]:
     """One op per layer, so each layer's freshness is judged as soon as that layer is done."""
     layers = {
         "landing": [landing_key(t) for t in TABLES],
         "raw": [dg.AssetKey([RAW_SCHEMA, t]) for t in TABLES],
         "marts": [key for key in stripe_dbt_models.keys if key.path[0] == MARTS],
     }
-    return [_freshness(layer, keys, hours) for layer, keys in layers.items()]
+    return [_freshness(layer, keys, hours, left_out) for layer, keys in layers.items()]
 
 
-def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChecksDefinition:
+def _freshness(
+    layer: str, keys: list[dg.AssetKey], hours: float, left_out: list[dg.AssetKey]
+) -> dg.AssetChecksDefinition:
     landing = layer == "landing"
 
     @dg.multi_asset_check(
@@ -64,8 +63,7 @@ def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChe
             dg.AssetCheckSpec(
                 FRESH_CHECK,
                 asset=key,
-                description=f"Updated within the last {hours:g} hours (FRESHNESS_HOURS)"
-                + (" by a sync that read the table." if landing else "."),
+                description=f"Updated within the last {hours:g} hours (FRESHNESS_HOURS).",
             )
             for key in keys
         ],
@@ -74,18 +72,20 @@ def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChe
     def freshness(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         now = datetime.now(UTC).timestamp()
         for check_key in context.selected_asset_check_keys:
-            updated_at = _last_update(context.instance, check_key.asset_key, synced_only=landing)
-            age_s = None if updated_at in (None, NEVER_SYNCED) else now - updated_at
+            key = check_key.asset_key
+            record = context.instance.get_latest_materialization_event(key)
+            age_s = None if record is None else now - record.timestamp
             fresh = age_s is not None and age_s <= hours * 3600
+            never_synced = age_s is None and key in left_out
             yield dg.AssetCheckResult(
-                asset_key=check_key.asset_key,
+                asset_key=key,
                 check_name=FRESH_CHECK,
-                passed=fresh or updated_at == NEVER_SYNCED,
+                passed=fresh or never_synced,
                 severity=dg.AssetCheckSeverity.ERROR if landing else dg.AssetCheckSeverity.WARN,
                 description=None
                 if fresh
-                else f"Never synced: {NOT_SYNCED}."
-                if updated_at == NEVER_SYNCED
+                else "Never synced: STRIPE_RESOURCES leaves it out."
+                if never_synced
                 else "Never updated."
                 if age_s is None
                 else f"Last updated {age_s / 3600:.2f} hours ago.",
@@ -93,25 +93,6 @@ def _freshness(layer: str, keys: list[dg.AssetKey], hours: float) -> dg.AssetChe
             )
 
     return freshness
-
-
-def _last_update(
-    instance: dg.DagsterInstance, key: dg.AssetKey, synced_only: bool
-) -> float | str | None:
-    """When the asset last materialized; for landing, the last time a sync actually read it,
-    or NEVER_SYNCED when it has materialized only as left out of the sync."""
-    records_filter, cursor = dg.AssetRecordsFilter(asset_key=key), None
-    while True:
-        result = instance.fetch_materializations(
-            records_filter, limit=LOOKBACK if synced_only else 1, cursor=cursor
-        )
-        for record in result.records:
-            sync_mode = record.asset_materialization.metadata.get("sync_mode")
-            if not synced_only or sync_mode is None or sync_mode.value != NOT_SYNCED:
-                return record.timestamp
-        if not synced_only or not result.has_more:
-            return NEVER_SYNCED if synced_only and (cursor or result.records) else None
-        cursor = result.cursor
 
 
 def freshness_sensor(checks: list[dg.AssetChecksDefinition]) -> dg.SensorDefinition:

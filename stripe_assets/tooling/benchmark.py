@@ -97,24 +97,27 @@ def extract(sandbox: RunningSandbox, workdir: Path, requests_per_second: float) 
     import dagster as dg
 
     from stripe_assets.defs.stripe.assets import stripe_landing
-    from stripe_assets.defs.stripe.resources import build_resources
-    from stripe_assets.settings import Settings
+    from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
     from stripe_assets.tooling.run_summary import QUIET_CONSOLE
 
-    os.environ["STRIPE_API_KEY"] = sandbox.api_key
-    settings = Settings(
-        sandbox.url,
-        str(workdir / "landing"),
-        workdir / "stripe.duckdb",
-        requests_per_second=requests_per_second,
-    )
+    resources = {
+        "stripe_api": StripeApiResource(
+            api_key=sandbox.api_key,
+            api_base=sandbox.url,
+            requests_per_second=requests_per_second,
+        ),
+        "storage": StorageResource(
+            landing_bucket_url=str(workdir / "landing"),
+            duckdb_path=str(workdir / "stripe.duckdb"),
+        ),
+    }
     # closed here, in this thread: disposed of later by the garbage collector, from another
     # thread, its SQLite connections print tracebacks
     with dg.DagsterInstance.ephemeral() as instance:
         started, cpu = time.perf_counter(), cpu_seconds()
         result = dg.materialize(
             [stripe_landing],
-            resources=build_resources(settings),
+            resources=resources,
             instance=instance,
             run_config=QUIET_CONSOLE,
         )

@@ -21,14 +21,14 @@ import yaml
 from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
+from stripe_assets.defs.resources import require_valid_settings
 from stripe_assets.defs.stripe.client import UNREACHABLE_ATTEMPTS, StripeApiError, StripeClient
+from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
     DBT_PROJECT_DIR,
     PROJECT_ROOT,
     ConfigurationError,
-    configuration_problems,
-    load_settings,
     writable_folder,
 )
 from stripe_assets.tooling.ui_guard import UiGuard
@@ -48,7 +48,8 @@ SHUTDOWN_GRACE_S = 20
 def stripe_endpoint(port: int = 0) -> Iterator[None]:
     """Use the real Stripe settings when a key is set, else a sandbox for the block's duration."""
     if os.environ.get("STRIPE_API_KEY"):
-        print(f"Using Stripe at {load_settings().stripe_api_base} (STRIPE_API_KEY is set).")
+        api_base = StripeApiResource.from_environment().api_base
+        print(f"Using Stripe at {api_base} (STRIPE_API_KEY is set).")
         yield
         return
     from stripe_assets.sandbox.process import running_sandbox
@@ -114,7 +115,8 @@ def require_usable_configuration(*port_variables: str) -> None:
             "can write to, or unset it for data/dagster_home."
         )
     try:
-        problems = configuration_problems(load_settings()) + problems
+        require_valid_settings()
+        problems = StorageResource.from_environment().problems() + problems
     except ConfigurationError as malformed:
         problems = malformed.problems + problems
     if problems:
@@ -125,12 +127,9 @@ def require_accepted_key() -> None:
     """A key Stripe rejects stops the command before a run exists: a run failing in its first
     step would mark every asset and check failed in the UI, though no data changed. One cheap
     request (the first customer) tells; anything but a 401 is left for the run to judge."""
-    settings = load_settings()
+    api = StripeApiResource.from_environment()
     client = StripeClient(
-        os.environ["STRIPE_API_KEY"],
-        settings.stripe_api_base,
-        timeout_s=settings.request_timeout_s,
-        max_attempts=UNREACHABLE_ATTEMPTS,
+        api.api_key, api.api_base, timeout_s=api.timeout_s, max_attempts=UNREACHABLE_ATTEMPTS
     )
     try:
         client.get("/v1/customers", {"limit": 1}, resource="customers", handled=(403,))
@@ -185,7 +184,8 @@ def docs() -> int:
 
     require_usable_configuration("DBT_DOCS_PORT")
     port = os.environ.get("DBT_DOCS_PORT", "8080")
-    load_settings().duckdb_path.parent.mkdir(parents=True, exist_ok=True)  # before any run
+    warehouse = Path(StorageResource.from_environment().duckdb_path)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)  # before any run
     dbt = dbt_resource()
     # A folder of its own: `docs generate` writes a manifest too, which must not overwrite the
     # one a code location may be reading.

@@ -20,8 +20,8 @@ import duckdb
 from stripe_assets.defs.dbt.metadata import MRR_MONTHLY
 from stripe_assets.defs.pipeline import stripe_pipeline_job
 from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
-from stripe_assets.settings import load_settings
 from stripe_assets.tooling.abandoned_runs import fail_abandoned_runs, process_tags
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -42,7 +42,7 @@ def run_pipeline_with_summary(
     for run_id in fail_abandoned_runs(instance):
         print(f"Run {run_id} died before it finished: marked failed, its pool slots freed.")
     print(f"Running {job_name}: {job.description}", flush=True)
-    logs = load_settings().duckdb_path.parent / "logs"
+    logs = _warehouse().parent / "logs"
     log_path = logs / f"run-starting-{os.getpid()}.log"
     with console_to(log_path, live=os.environ.get("VERBOSE", "") not in ("", "0")):
         result = job.execute_in_process(
@@ -55,7 +55,7 @@ def run_pipeline_with_summary(
         e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     built = {event.asset_key for event in result.get_asset_materialization_events()}
-    print_summary(load_settings().duckdb_path, evaluations, failures, built, explain_checks)
+    print_summary(_warehouse(), evaluations, failures, built, explain_checks)
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
     print(f"dbt's and dlt's output: {log_path}")
     return 0 if result.success and not failed_errors else 1
@@ -167,3 +167,7 @@ def _failure_message(event: dg.DagsterEvent) -> str:
         return f"{event.step_key}: {data.user_failure_data.description}"
     cause = data.error.cause if data.error and data.error.cause else data.error
     return f"{event.step_key}: {cause.message.strip() if cause else 'unknown error'}"
+
+
+def _warehouse() -> Path:
+    return Path(StorageResource.from_environment().duckdb_path)

@@ -14,7 +14,6 @@ execution does none of these.
 """
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -26,13 +25,14 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from stripe_assets.defs.automation import automation_settings
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
 from stripe_assets.defs.stripe.errors import dbt_failure
 from stripe_assets.defs.stripe.resources import StorageResource
-from stripe_assets.settings import load_settings
 
 from .metadata import model_metadata
 from .project import dbt_project
+from .settings import DbtSettingsResource
 
 KEPT_BUILD_FOLDERS = 10
 
@@ -60,7 +60,10 @@ class StripeDbtTranslator(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def stripe_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, storage: StorageResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    storage: StorageResource,
+    dbt_settings: DbtSettingsResource,
 ):
     """`dbt build`, each model's materialization carrying its columns and DuckDB types, each
     table's its row count, and the MRR marts their figures.
@@ -72,7 +75,7 @@ def stripe_dbt_models(
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
     build = dbt.cli(
-        ["build", "--vars", warehouse_vars(storage)], context=context, target_path=target
+        ["build", "--vars", dbt_settings.cli_vars(storage)], context=context, target_path=target
     )
     events, failed = [], None
     try:
@@ -112,21 +115,6 @@ def _run_results(build) -> dict:
         return build.get_artifact("run_results.json")
     except FileNotFoundError:  # dbt stopped before writing it
         return {}
-
-
-def warehouse_vars(storage: StorageResource) -> str:
-    """The storage resource's warehouse as the `--vars` dbt's profile reads (profiles.yml).
-
-    The raw load writes the warehouse the resource names; handing dbt the same values on its
-    command line keeps the two on one warehouse even when a launch changes the resource's config
-    (the launchpad), with no environment variable rewritten in this process.
-    """
-    return json.dumps(
-        {
-            "duckdb_path": str(Path(storage.duckdb_path).resolve()),
-            "duckdb_memory_limit": storage.duckdb_memory_limit,
-        }
-    )
 
 
 def build_folder(op_name: str, storage: StorageResource) -> Path:
@@ -172,7 +160,7 @@ def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:
 def assets() -> dg.Definitions:
     """DBT_BUILD_CRON is a setting, read when the code location loads."""
     daily = (
-        dg.AutomationCondition.cron_tick_passed(load_settings().dbt_build_cron)
+        dg.AutomationCondition.cron_tick_passed(automation_settings().dbt_build_cron)
         & ~dg.AutomationCondition.in_progress()
     )
     condition = (dg.AutomationCondition.eager() | daily).with_label("eager, or daily")

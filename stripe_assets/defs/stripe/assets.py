@@ -4,6 +4,10 @@ Each layer is one multi-asset because one dlt run moves many tables at once: the
 per run (landing), and raw is loaded from landed files without calling Stripe again. Both can be
 subset: materializing some tables' assets syncs only those resources (and their parents).
 
+A table left out of STRIPE_RESOURCES keeps its landing asset, as one this code location does not
+materialize (its history and freshness stay), so every asset a run selects is one it updates:
+Dagster skips a whole downstream step (raw) when an upstream output it depends on is missing.
+
 The landing assets sync on STRIPE_SYNC_CRON through an `AutomationCondition`. Raw has none: the
 landing-zone sensor (automation.py) loads each new landing load, whoever wrote it, which a
 condition on this deployment's own materializations cannot see.
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 import dagster as dg
 from pydantic import Field
 
-from stripe_assets.settings import load_settings
+from stripe_assets.defs.automation import automation_settings
 
 from .catalog import TABLES, select
 from .client import STRIPE_API_VERSION, StripeApiError
@@ -30,7 +34,6 @@ WAREHOUSE_POOL = "duckdb"
 # one extraction at a time: concurrent ones would share the dlt pipeline's working state and
 # spend the same Stripe request budget twice
 LANDING_POOL = "landing"
-NOT_SYNCED = "excluded by STRIPE_RESOURCES"
 
 
 def landing_key(table: str) -> dg.AssetKey:
@@ -46,28 +49,46 @@ def _selected(context: dg.AssetExecutionContext, key_of) -> list[str]:
     return [table for table in TABLES if key_of(table) in keys]
 
 
-@dg.multi_asset(
-    name="stripe_landing",
-    specs=[
-        dg.AssetSpec(
-            landing_key(table),
-            group_name=LANDING_GROUP,
-            description=f"Every `{table}` object fetched from Stripe, append-only Parquet, one "
-            "file set per load.",
-            kinds={"dlt", "parquet"},
-        )
-        for table in TABLES
-    ],
-    can_subset=True,
-    pool=LANDING_POOL,
-)
-def stripe_landing(
+def landing_spec(table: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        landing_key(table),
+        group_name=LANDING_GROUP,
+        description=f"Every `{table}` object fetched from Stripe, append-only Parquet, one file "
+        "set per load.",
+        kinds={"dlt", "parquet"},
+    )
+
+
+def landing_assets(tables: list[str]) -> dg.AssetsDefinition:
+    """The landing multi-asset for the tables a sync reads (all of them unless STRIPE_RESOURCES
+    says otherwise)."""
+
+    @dg.multi_asset(
+        name="stripe_landing",
+        specs=[landing_spec(table) for table in tables],
+        can_subset=True,
+        pool=LANDING_POOL,
+    )
+    def stripe_landing(
+        context: dg.AssetExecutionContext, stripe_api: StripeApiResource, storage: StorageResource
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from land(context, stripe_api, storage)
+
+    return stripe_landing
+
+
+def land(
     context: dg.AssetExecutionContext, stripe_api: StripeApiResource, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     wanted = _selected(context, landing_key)
+    if left_out := sorted(set(wanted) - set(stripe_api.tables())):
+        raise dg.Failure(
+            description=f"STRIPE_RESOURCES leaves out {', '.join(left_out)}, which this run was "
+            "asked to sync: select only the tables it names, or add these to it.",
+            allow_retries=False,
+        )
     try:
-        allowed = {resource.table for resource in select(stripe_api.selected_tables())}
-        resources = select([table for table in wanted if table in allowed])
+        resources = select(wanted)
         sync = StripeSync(
             stripe_api.client(), resources, stripe_api.start(), data_origin(stripe_api.api_key)
         )
@@ -97,11 +118,6 @@ def stripe_landing(
         f"normalized by {landed.normalize_processes} process(es)"
     )
     for table in wanted:
-        if table not in report.modes:  # not synced: the landing freshness check ignores it
-            yield dg.MaterializeResult(
-                asset_key=landing_key(table), metadata={"rows_landed": 0, "sync_mode": NOT_SYNCED}
-            )
-            continue
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={
@@ -177,15 +193,30 @@ def stripe_raw(
             )
 
 
+stripe_landing = landing_assets(TABLES)
+
+
 @dg.definitions
 def assets() -> dg.Definitions:
-    """STRIPE_SYNC_CRON is a setting, read when the code location loads."""
-    on_cron = dg.AutomationCondition.on_cron(load_settings().sync_cron)
+    """Built from the settings as the code location loads: the tables a sync reads are landing
+    assets of the multi-asset, those STRIPE_RESOURCES leaves out plain specs, and every landing
+    asset the multi-asset holds syncs on STRIPE_SYNC_CRON."""
+    on_cron = dg.AutomationCondition.on_cron(automation_settings().sync_cron)
+    synced = StripeApiResource.from_environment().tables()
+    landing = landing_assets(synced) if synced != TABLES else stripe_landing
     return dg.Definitions(
         assets=[
-            stripe_landing.map_asset_specs(
+            landing.map_asset_specs(
                 lambda spec: spec.replace_attributes(automation_condition=on_cron)
             ),
+            *[
+                landing_spec(table).replace_attributes(
+                    description=f"Every `{table}` object fetched from Stripe while "
+                    "STRIPE_RESOURCES named it; left out of the sync now."
+                )
+                for table in TABLES
+                if table not in synced
+            ],
             stripe_raw,
         ]
     )

@@ -35,7 +35,7 @@ class MissingColumn(Exception):
 
 
 def sample_ids(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
-    """The first offending ids a query finds; none when a table was never synced (excluded by
+    """The first offending ids a query finds; none when a table was never synced (left out of
     STRIPE_RESOURCES: nothing to check)."""
     try:
         return [row[0] for row in con.execute(f"{sql} order by 1 limit {SAMPLE_SIZE}").fetchall()]

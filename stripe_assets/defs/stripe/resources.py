@@ -1,43 +1,125 @@
 """Dagster resources: the Stripe API and the storage (landing zone and warehouse).
 
-The API key comes from `dg.EnvVar("STRIPE_API_KEY")` so Dagster's UI never shows it.
+Each field is a setting read from its environment variable (`env_field`) and judged by its
+validator, whose sentence is what the user reads (stripe_assets/settings.py). The API key is
+bound as `dg.EnvVar("STRIPE_API_KEY")`, so Dagster's UI never shows it.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import dlt
 import duckdb
-from pydantic import Field
+from pydantic import field_validator, model_validator
 
 from stripe_assets.file_lock import exclusive_lock
-from stripe_assets.settings import DUCKDB_MEMORY_LIMIT_DEFAULT, Settings, load_settings
+from stripe_assets.settings import (
+    DUCKDB_MEMORY_LIMIT_DEFAULT,
+    STRIPE_API_BASE_DEFAULT,
+    EnvironmentResource,
+    api_base_problem,
+    env_field,
+    from_root,
+    is_deferred,
+    landing_url_problem,
+    memory_limit_problem,
+    positive_number_problem,
+    storage_problems,
+    stripe_key_problem,
+    sync_start_problem,
+)
 
+from .catalog import select
 from .client import StripeClient
 from .landing import landing_destination
 from .warehouse import RAW_SCHEMA, connect, qualified, warehouse_destination
 
 
-class StripeApiResource(dg.ConfigurableResource):
+def _judged(value: Any, problem) -> Any:
+    """`value` (stripped) unless it is deferred to run time (judged then) or `problem` finds it
+    wrong."""
+    if is_deferred(value):
+        return value
+    value = value.strip() if isinstance(value, str) else value
+    if sentence := problem(value):
+        raise ValueError(sentence)
+    return value
+
+
+class StripeApiResource(EnvironmentResource):
     """Read-only access to Stripe's API (or the sandbox) with one pinned API version."""
 
-    api_key: str
-    api_base: str
-    resources: str = Field(
-        default="", description="Comma-separated tables to sync; empty syncs every resource."
+    api_key: str = env_field("STRIPE_API_KEY", "", "A secret or restricted key, sk_... or rk_...")
+    api_base: str = env_field(
+        "STRIPE_API_BASE", STRIPE_API_BASE_DEFAULT, "Stripe's API, or a server standing in for it"
     )
-    sync_start: str = Field(
-        default="", description="YYYY-MM-DD: the first backfill reads objects created since."
+    resources: list[str] = env_field(
+        "STRIPE_RESOURCES", [], "Comma-separated tables to sync; empty syncs every resource"
     )
-    requests_per_second: float = Field(
-        default=0.0, description="Request budget; 0 uses Stripe's (25 test mode, 100 live)."
+    sync_start: str = env_field(
+        "STRIPE_SYNC_START", "", "YYYY-MM-DD: the first backfill reads objects created since"
     )
-    timeout_s: float = Field(
-        default=30.0, description="Seconds to wait for a response before retrying the request."
+    requests_per_second: float = env_field(
+        "STRIPE_REQUESTS_PER_SECOND", 0.0, "Request budget; 0 uses Stripe's (25 test, 100 live)"
     )
+    timeout_s: float = env_field(
+        "STRIPE_TIMEOUT_S", 30.0, "Seconds to wait for a response before retrying the request"
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key(cls, key: Any) -> Any:
+        # never stripped: a stray line break in a key is a problem to report, not to hide
+        if not is_deferred(key) and key and (problem := stripe_key_problem(key)):
+            raise ValueError(problem)
+        return key
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base(cls, fields: Any) -> Any:
+        """A plain-HTTP base is judged with the key: it must not carry a live one elsewhere."""
+        base, key = fields.get("api_base", STRIPE_API_BASE_DEFAULT), fields.get("api_key", "")
+        if is_deferred(base):
+            return fields
+        base = base.strip().rstrip("/")
+        if problem := api_base_problem(base, "" if is_deferred(key) else key):
+            raise ValueError(problem)
+        return {**fields, "api_base": base}
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resources(cls, names: Any) -> Any:
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",") if name.strip()]
+        try:
+            select(names)
+        except ValueError as unknown:
+            raise ValueError(f"STRIPE_RESOURCES: {unknown}") from None
+        return names
+
+    @field_validator("sync_start", mode="before")
+    @classmethod
+    def _sync_start(cls, text: Any) -> Any:
+        return _judged(text, sync_start_problem)
+
+    @field_validator("requests_per_second", mode="before")
+    @classmethod
+    def _requests_per_second(cls, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        variable, default = "STRIPE_REQUESTS_PER_SECOND", "Stripe's limit for the key's mode"
+        return _judged(text, lambda text: positive_number_problem(variable, text, default))
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _timeout(cls, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return _judged(text, lambda text: positive_number_problem("STRIPE_TIMEOUT_S", text, "30"))
 
     def client(self) -> StripeClient:
         return StripeClient(
@@ -47,26 +129,56 @@ class StripeApiResource(dg.ConfigurableResource):
             timeout_s=self.timeout_s,
         )
 
-    def selected_tables(self) -> list[str]:
-        return [name.strip() for name in self.resources.split(",") if name.strip()]
+    def tables(self) -> list[str]:
+        """The tables a sync of this account reads: those named, with their parents and
+        children (catalog.select says why)."""
+        return [resource.table for resource in select(self.resources)]
 
     def start(self) -> datetime | None:
         if not self.sync_start:
             return None
-        try:
-            return datetime.fromisoformat(self.sync_start).replace(tzinfo=UTC)
-        except ValueError:
-            raise ValueError(
-                f"STRIPE_SYNC_START must be a date like 2024-01-31, not {self.sync_start!r}."
-            ) from None
+        return datetime.fromisoformat(self.sync_start).replace(tzinfo=UTC)
 
 
-class StorageResource(dg.ConfigurableResource):
+class StorageResource(EnvironmentResource):
     """Where data lands (a folder or `s3://` URL) and the DuckDB file it is loaded into."""
 
-    landing_bucket_url: str
-    duckdb_path: str
-    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT_DEFAULT
+    landing_bucket_url: str = env_field(
+        "LANDING_BUCKET_URL", str(from_root("data/landing")), "A folder, or s3://bucket/prefix"
+    )
+    duckdb_path: str = env_field(
+        "DUCKDB_PATH", str(from_root("data/stripe.duckdb")), "The DuckDB warehouse file"
+    )
+    # DuckDB's own default is 80% of RAM, so a large account's raw load and dbt build would take
+    # the machine; above this DuckDB spills to disk instead. dbt gets the same value (--vars).
+    duckdb_memory_limit: str = env_field(
+        "DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT_DEFAULT, "DuckDB's memory before it spills"
+    )
+
+    @field_validator("landing_bucket_url", mode="before")
+    @classmethod
+    def _landing(cls, url: Any) -> Any:
+        if is_deferred(url):
+            return url
+        url = url.strip().rstrip("/")
+        if problem := landing_url_problem(url):
+            raise ValueError(problem)
+        return url if "://" in url else str(from_root(url))
+
+    @field_validator("duckdb_path", mode="before")
+    @classmethod
+    def _warehouse(cls, path: Any) -> Any:
+        return path if is_deferred(path) else str(from_root(str(path).strip()))
+
+    @field_validator("duckdb_memory_limit", mode="before")
+    @classmethod
+    def _memory_limit(cls, limit: Any) -> Any:
+        return _judged(limit, memory_limit_problem)
+
+    def problems(self) -> list[str]:
+        """What stops a run from using this storage (a missing bucket, an unwritable folder, a
+        file that is no warehouse), asked before the run starts."""
+        return storage_problems(self.landing_bucket_url, Path(self.duckdb_path))
 
     @property
     def data_dir(self) -> Path:
@@ -127,29 +239,3 @@ class StorageResource(dg.ConfigurableResource):
 
     def qualified(self, schema: str, table: str) -> str:
         return qualified(Path(self.duckdb_path), schema, table)
-
-
-def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
-    settings = settings or load_settings()
-    return {
-        "stripe_api": StripeApiResource(
-            api_key=dg.EnvVar("STRIPE_API_KEY"),
-            api_base=settings.stripe_api_base,
-            resources=settings.stripe_resources,
-            sync_start=settings.sync_start,
-            requests_per_second=settings.requests_per_second,
-            timeout_s=settings.request_timeout_s,
-        ),
-        "storage": StorageResource(
-            landing_bucket_url=settings.landing_bucket_url,
-            duckdb_path=str(settings.duckdb_path),
-            duckdb_memory_limit=settings.duckdb_memory_limit,
-        ),
-    }
-
-
-@dg.definitions
-def resources() -> dg.Definitions:
-    """Built from the environment each time the code location loads, so tests can point it at
-    temporary storage."""
-    return dg.Definitions(resources=build_resources())

@@ -1,0 +1,53 @@
+"""What the dbt models are told besides the warehouse: the instant MRR is measured at, and what
+becomes of customers' personal data. dbt run by hand reads the same environment variables
+(macros/timestamps.sql, macros/personal_data.sql); a Dagster run passes these fields as vars."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import field_validator
+
+from stripe_assets.defs.stripe.resources import StorageResource
+from stripe_assets.settings import (
+    EnvironmentResource,
+    as_of_problem,
+    customer_pii_problem,
+    env_field,
+    is_deferred,
+)
+
+
+class DbtSettingsResource(EnvironmentResource):
+    """The dbt project's settings, validated before anything starts: a typo in one would
+    otherwise stop the run at its end, after the extraction."""
+
+    mrr_as_of: str = env_field(
+        "MRR_AS_OF", "", "ISO-8601 instant MRR is measured at; empty measures it at build time"
+    )
+    customer_pii: str = env_field(
+        "CUSTOMER_PII", "keep", "keep, hash or drop customers' email and name in the marts"
+    )
+
+    @field_validator("mrr_as_of", "customer_pii", mode="before")
+    @classmethod
+    def _judged(cls, value: Any, info) -> Any:
+        if is_deferred(value):
+            return value
+        value = str(value).strip()
+        judge = as_of_problem if info.field_name == "mrr_as_of" else customer_pii_problem
+        if problem := judge(value):
+            raise ValueError(problem)
+        return value
+
+    def cli_vars(self, storage: StorageResource) -> str:
+        """`--vars` for dbt: the warehouse the storage resource names (profiles.yml reads it),
+        so the raw load and the dbt build always share one warehouse, and these settings."""
+        values = {
+            "duckdb_path": str(Path(storage.duckdb_path).resolve()),
+            "duckdb_memory_limit": storage.duckdb_memory_limit,
+            "customer_pii": self.customer_pii,
+        }
+        if self.mrr_as_of:
+            values["as_of"] = self.mrr_as_of
+        return json.dumps(values)
