@@ -179,6 +179,11 @@ def test_tables_left_out_of_the_sync_keep_their_assets_but_no_run_selects_them(m
         for table in TABLES
         if table not in ("invoices", "invoice_line_items")
     }
+    judged = dg.AssetSelection.checks_for_assets(
+        *[dg.AssetKey(["stripe_landing", table]) for table in TABLES]
+    )
+    pipeline = defs.resolve_job_def("stripe_pipeline").asset_layer.asset_graph
+    assert judged.resolve_checks(asset_graph) <= pipeline.asset_check_keys, "freshness of all"
 
 
 def test_dagster_validates_the_workspace(asset_graph):

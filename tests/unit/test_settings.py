@@ -107,3 +107,12 @@ def test_a_key_with_a_line_break_is_reported_not_trimmed(monkeypatch):
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_x\n")
     with pytest.raises(ConfigurationError, match="STRIPE_API_KEY has a space, line break"):
         StripeApiResource.from_environment()
+
+
+def test_a_child_whose_parent_brought_no_rows_is_reported_synced_as_its_parent():
+    from stripe_assets.defs.stripe.extract import SyncReport
+
+    report = SyncReport(modes={"invoices": "incremental", "subscriptions": "full"})
+    assert report.mode_of("invoice_line_items") == "incremental"
+    assert report.mode_of("subscription_items") == "full"
+    assert report.mode_of("subscriptions") == "full"

@@ -118,17 +118,16 @@ def land(
         f"normalized by {landed.normalize_processes} process(es)"
     )
     for table in wanted:
+        mode = report.mode_of(table)
         yield dg.MaterializeResult(
             asset_key=landing_key(table),
             metadata={
                 "rows_landed": landed.rows.get(table, 0),
-                "sync_mode": report.modes[table],
+                "sync_mode": mode,
                 "api_requests": log.requests.get(table, 0),
                 "api_retries": log.retries.get(table, 0),
                 "cursor": report.cursors.get(table) or report.cursors.get("events", ""),
-                "fallback_reason": " ".join(report.notes)
-                if "fallback" in report.modes[table]
-                else "",
+                "fallback_reason": " ".join(report.notes) if "fallback" in mode else "",
                 "load_ids": ", ".join(landed.load_ids),
                 "normalize_processes": landed.normalize_processes,
                 "api_version": STRIPE_API_VERSION,

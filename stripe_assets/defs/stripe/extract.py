@@ -89,6 +89,11 @@ class SyncReport:
     cursors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def mode_of(self, table: str) -> str:
+        """A child's rows come with its parent's: when no parent row came this run (nothing
+        changed), none of its children was read either, and it was synced as its parent was."""
+        return self.modes.get(table) or self.modes[BY_TABLE[table].parent]
+
 
 # Where a run notes the ids it still has to retrieve one by one (see _finished_reading).
 UNLISTED_STATE_KEY = "unlisted_ids"
