@@ -2,6 +2,7 @@
 before anything is written; good configuration reaches every tool, dbt included."""
 
 import json
+import os
 import subprocess
 
 import dagster as dg
@@ -113,15 +114,42 @@ CASES = {
 }
 
 
+# One case as `make` runs it, in a process of its own; the others call the launcher's main() in
+# this process, the same code, without the seconds a new process spends importing Dagster, dbt
+# and dlt before it can judge a setting.
+IN_ITS_OWN_PROCESS = "every malformed setting at once"
+
+
+def launch_here(command: str, env: dict[str, str], capsys) -> subprocess.CompletedProcess:
+    """`make <command>` as launcher.main() in this process, in `env` alone, restored after."""
+    from stripe_assets.tooling.launcher import main
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main([command])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    printed = capsys.readouterr()
+    return subprocess.CompletedProcess([command], exited.value.code, printed.out, printed.err)
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_bad_configuration_is_one_clear_sentence(case, tmp_path):
+def test_bad_configuration_is_one_clear_sentence(case, tmp_path, capsys):
     command, overrides, sentences = CASES[case]
     (tmp_path / "notes.txt").write_text("not a warehouse")
     workspace = Workspace(tmp_path)
     overrides = {name: value.format(tmp_path=tmp_path) for name, value in overrides.items()}
-    process = launch(command, workspace.env(**overrides))
+    env = workspace.env(**overrides)
+    if case == IN_ITS_OWN_PROCESS:
+        process = launch(command, env)
+    else:
+        process = launch_here(command, env, capsys)
     output = process.stdout + process.stderr
-    assert process.returncode != 0
+    assert process.returncode == 2
     for sentence in sentences:
         assert sentence.format(tmp_path=tmp_path) in output
     assert "Traceback" not in output

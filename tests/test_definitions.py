@@ -20,6 +20,13 @@ from stripe_assets.tooling.launcher import INSTANCE_SETTINGS
 
 STAGING_DEPS = {f"stg_stripe__{table}": [f"stripe/{table}"] for table in TABLES}
 EXPECTED_GRAPH = {
+    "reports/revenue_report": [
+        "analytics/cohort_retention",
+        "analytics/mrr_monthly",
+        "analytics/mrr_movements",
+        "analytics/revenue_daily",
+        "analytics/saas_kpis_monthly",
+    ],
     **{f"stripe_landing/{table}": [] for table in TABLES},
     **{f"stripe/{table}": [f"stripe_landing/{table}"] for table in TABLES},
     **{f"staging/{model}": deps for model, deps in STAGING_DEPS.items()},
@@ -102,6 +109,7 @@ EXPECTED_GROUPS = {
     "staging": "dbt_staging",
     "intermediate": "dbt_intermediate",
     "analytics": "dbt_marts",
+    "reports": "reports",
 }
 
 

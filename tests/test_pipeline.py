@@ -7,6 +7,7 @@ and logs) and everything they printed is searched for it, and the sandbox's requ
 for any method but GET.
 """
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from stripe_assets.defs.stripe.catalog import TABLES
+from stripe_assets.defs.stripe.currencies import decimals
 
 from .conftest import (
     CANARY_KEY,
@@ -49,6 +51,38 @@ def test_run_prints_the_summary(pipeline_runs: list[RunOutcome]):
     assert log.name == f"{run_id}.log" and "PASS=" in log.read_text()
     verbose, quiet = (run.process.stdout for run in pipeline_runs[1:])
     assert "Running with dbt=" in verbose and "Running with dbt=" not in quiet
+
+
+def test_the_revenue_report_draws_every_month_of_the_ledgers_mrr(
+    pipeline_runs: list[RunOutcome], truth: dict
+):
+    """The report `make run` points to draws, for each currency, one MRR point per month the
+    sandbox's ledger has, at the ledger's figure (one minor unit of rounding, as the mart)."""
+    output = pipeline_runs[0].process.stdout
+    [line] = [line for line in output.splitlines() if line.startswith("Revenue report: ")]
+    report = Path(line.removeprefix("Revenue report: ")).read_text()
+    assert "http://" not in report and "https://" not in report, "self-contained"
+    for currency in {row["currency"] for row in truth["mrr"]}:
+        expected = {
+            row["month"]: Decimal(row["mrr_minor"])
+            for row in truth["mrr"]
+            if row["currency"] == currency
+        }
+        chart = re.search(
+            rf'<figure class="chart" data-chart="mrr" data-currency="{currency}">(.*?)</figure>',
+            report,
+            re.DOTALL,
+        ).group(1)
+        assert f'data-points="{len(expected)}"' in chart
+        drawn = {
+            month: Decimal(amount.replace(",", ""))
+            for month, amount in re.findall(
+                rf"<title>(\d{{4}}-\d{{2}}): {currency.upper()} ([\d,.]+)</title>", chart
+            )
+        }
+        assert set(drawn) == set(expected)
+        unit = Decimal(1).scaleb(-decimals(currency))
+        assert all(abs(drawn[m] - expected[m] * unit) <= unit for m in expected), currency
 
 
 def test_every_check_ran_and_passed(pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace):

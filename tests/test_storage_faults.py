@@ -186,12 +186,28 @@ def test_a_warehouse_held_open_elsewhere(business: RunningSandbox, tmp_path):
     run_to_completion(workspace, env, business)
 
 
-def test_a_landed_file_that_is_not_parquet_is_named(business: RunningSandbox, tmp_path):
+@pytest.fixture(scope="module")
+def completed(business: RunningSandbox, tmp_path_factory) -> Workspace:
+    """A workspace one complete run filled, for the tests that damage its landing zone."""
+    workspace = Workspace(tmp_path_factory.mktemp("completed"))
+    run_to_completion(
+        workspace, workspace.env(**pipeline_env(business, truth_of(business))), business
+    )
+    return workspace
+
+
+def copy_of(completed: Workspace, tmp_path) -> Workspace:
+    shutil.copytree(completed.root, tmp_path / "copy")
+    return Workspace(tmp_path / "copy")
+
+
+def test_a_landed_file_that_is_not_parquet_is_named(
+    business: RunningSandbox, completed: Workspace, tmp_path
+):
     """A landed file cut short or overwritten outside the pipeline stops the raw load with one
     sentence naming it, and raw stays as it was; with the file put back, raw reloads whole."""
-    workspace = Workspace(tmp_path)
+    workspace = copy_of(completed, tmp_path)
     env = workspace.env(**pipeline_env(business, truth_of(business)))
-    run_to_completion(workspace, env, business)
     loaded = raw_rows(workspace.duckdb_path)
     landed = sorted(workspace.landing.rglob("customers/*.parquet"))[0]
     good = landed.read_bytes()
@@ -207,14 +223,13 @@ def test_a_landed_file_that_is_not_parquet_is_named(business: RunningSandbox, tm
 
 
 def test_a_landed_file_gone_missing_is_named_before_raw_is_rebuilt(
-    business: RunningSandbox, tmp_path
+    business: RunningSandbox, completed: Workspace, tmp_path
 ):
     """`make rebuild-raw` with a landed file deleted since its load would replace complete raw
     with raw short of that file's objects: it refuses, naming the file, raw as it was; with the
     file put back, raw rebuilds whole."""
-    workspace = Workspace(tmp_path)
+    workspace = copy_of(completed, tmp_path)
     env = workspace.env(**pipeline_env(business, truth_of(business)))
-    run_to_completion(workspace, env, business)
     loaded = raw_rows(workspace.duckdb_path)
     landed = sorted(workspace.landing.rglob("customers/*.parquet"))[0]
     kept = tmp_path / "kept.parquet"

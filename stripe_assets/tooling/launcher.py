@@ -22,7 +22,12 @@ from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.defs.resources import require_valid_settings
-from stripe_assets.defs.stripe.client import UNREACHABLE_ATTEMPTS, StripeApiError, StripeClient
+from stripe_assets.defs.stripe.client import (
+    UNREACHABLE_ATTEMPTS,
+    StripeApiError,
+    StripeClient,
+    StripeUnreachable,
+)
 from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
@@ -124,9 +129,10 @@ def require_usable_configuration(*port_variables: str) -> None:
 
 
 def require_accepted_key() -> None:
-    """A key Stripe rejects stops the command before a run exists: a run failing in its first
-    step would mark every asset and check failed in the UI, though no data changed. One cheap
-    request (the first customer) tells; anything but a 401 is left for the run to judge."""
+    """A key Stripe rejects, or an API that cannot be reached at all, stops the command before a
+    run exists: a run failing in its first step would mark every asset and check failed in the
+    UI, though no data changed. One cheap request (the first customer) tells; anything else is
+    left for the run to judge."""
     api = StripeApiResource.from_environment()
     client = StripeClient(
         api.api_key, api.api_base, timeout_s=api.timeout_s, max_attempts=UNREACHABLE_ATTEMPTS
@@ -134,7 +140,7 @@ def require_accepted_key() -> None:
     try:
         client.get("/v1/customers", {"limit": 1}, resource="customers", handled=(403,))
     except StripeApiError as error:
-        if error.status == 401:
+        if error.status == 401 or isinstance(error, StripeUnreachable):
             raise ConfigurationError([str(error)]) from None
 
 

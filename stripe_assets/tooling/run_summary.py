@@ -19,6 +19,7 @@ import duckdb
 
 from stripe_assets.defs.dbt.metadata import MRR_MONTHLY
 from stripe_assets.defs.pipeline import stripe_pipeline_job
+from stripe_assets.defs.report.assets import REVENUE_REPORT, report_path
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
@@ -56,6 +57,8 @@ def run_pipeline_with_summary(
     ]
     built = {event.asset_key for event in result.get_asset_materialization_events()}
     print_summary(_warehouse(), evaluations, failures, built, explain_checks)
+    if REVENUE_REPORT in built:
+        print(f"Revenue report: {report_path(_warehouse())}")
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
     print(f"dbt's and dlt's output: {log_path}")
     return 0 if result.success and not failed_errors else 1

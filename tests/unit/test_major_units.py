@@ -3,7 +3,7 @@ currency's decimals (https://docs.stripe.com/currencies#zero-decimal)."""
 
 import pytest
 
-from stripe_assets.defs.dbt.metadata import major_units
+from stripe_assets.defs.stripe.currencies import format_amount
 
 
 @pytest.mark.parametrize(
@@ -18,4 +18,4 @@ from stripe_assets.defs.dbt.metadata import major_units
     ],
 )
 def test_minor_units_read_as_major_units(minor, currency, shown):
-    assert major_units(minor, currency) == shown
+    assert format_amount(minor, currency) == shown

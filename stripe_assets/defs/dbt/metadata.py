@@ -9,7 +9,7 @@ from collections.abc import Callable
 import dagster as dg
 import duckdb
 
-from stripe_assets.defs.stripe.currencies import THREE_DECIMAL, ZERO_DECIMAL
+from stripe_assets.defs.stripe.currencies import format_amount
 from stripe_assets.defs.stripe.resources import StorageResource
 
 MARTS = "analytics"
@@ -45,19 +45,13 @@ def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResou
     rule = "|---|---|" + "---:|" * len(columns)
     lines = [
         f"| {month} | {currency.upper()} | "
-        + " | ".join(major_units(amount, currency) for amount in amounts)
+        + " | ".join(format_amount(amount, currency) for amount in amounts)
         + " |"
         for month, currency, *amounts in rows
     ]
     title = f"MRR bridge, last {PREVIEW_MONTHS} months, in each currency's major units"
     preview = "\n".join([title, "", header, rule, *lines])
     return {"preview": dg.MetadataValue.md(preview)}
-
-
-def major_units(minor: int, currency: str) -> str:
-    """An amount in Stripe's minor units as people read it: 628575 USD is 6,285.75."""
-    decimals = 0 if currency in ZERO_DECIMAL else 3 if currency in THREE_DECIMAL else 2
-    return f"{minor / 10**decimals:,.{decimals}f}"
 
 
 MRR_MONTHLY = dg.AssetKey([MARTS, "mrr_monthly"])

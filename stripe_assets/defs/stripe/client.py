@@ -43,6 +43,10 @@ class StripeApiError(Exception):
         self.status = status
 
 
+class StripeUnreachable(StripeApiError):
+    """No connection to the API at all: the network or STRIPE_API_BASE, not a passing fault."""
+
+
 UNREACHABLE_ATTEMPTS = 3
 MIN_REQUESTS_PER_SECOND = 0.25
 RATE_DECREASE = 0.7  # the rate's factor on a 429
@@ -243,7 +247,7 @@ class StripeClient:
             except requests.RequestException as error:
                 if self._unreachable(error, attempt):
                     raise self._fail(
-                        StripeApiError(
+                        StripeUnreachable(
                             f"Could not reach the Stripe API at {self.api_base} while reading "
                             f"{resource} ({type(error).__name__}): check STRIPE_API_BASE and "
                             "the network, then rerun."

@@ -1,0 +1,1 @@
+"""The revenue report: one self-contained HTML file rendered from the marts."""
