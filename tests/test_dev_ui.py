@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -177,9 +178,44 @@ def test_a_run_launched_in_the_ui_succeeds_with_every_check_passed(dev_ui: str):
         page.get_by_text("Passed").first.wait_for()
         page.screenshot(path=ARTIFACTS / "checks.png")
         body = page.inner_text("body")
+
+        report = report_path_shown(dev_ui)  # the path the report's materialization links to
+        page.goto(report.as_uri())
+        drawn = page.evaluate(COUNT_DRAWN_MARKS)
+        page.screenshot(path=ARTIFACTS / "revenue_report.png", full_page=True)
         browser.close()
     assert status == "SUCCESS"
     assert body.count("Succeeded") >= 3 and "Failed" not in body
+    # every currency's MRR and bridge charts drew real series, each with as many marks as it
+    # says it has points
+    assert {(chart, currency) for chart, currency, _, _ in drawn} >= {
+        (chart, currency) for _, currency, _, _ in drawn for chart in ("mrr", "bridge")
+    }
+    assert drawn and all(points > 0 and marks == points for _, _, points, marks in drawn), drawn
+
+
+# (chart, currency, data-points, marks drawn) of every series the report drew
+COUNT_DRAWN_MARKS = """() =>
+  [...document.querySelectorAll('figure[data-chart]:not(.no-data) .series')].map(series => {
+    const figure = series.closest('figure');
+    return [figure.dataset.chart, figure.dataset.currency, Number(series.dataset.points),
+            series.querySelectorAll('.point, .bar').length];
+  })"""
+REPORT_PATH_QUERY = """
+query {
+  assetOrError(assetKey: {path: ["reports", "revenue_report"]}) {
+    ... on Asset { assetMaterializations(limit: 1) {
+      metadataEntries { label ... on PathMetadataEntry { path } }
+    } }
+  }
+}
+"""
+
+
+def report_path_shown(url: str) -> Path:
+    [materialization] = graphql(url, REPORT_PATH_QUERY)["assetOrError"]["assetMaterializations"]
+    [path] = [e["path"] for e in materialization["metadataEntries"] if e["label"] == "path"]
+    return Path(path)
 
 
 def run_status(url: str, run_id: str) -> str:
