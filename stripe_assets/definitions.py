@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
+CODE_LOCATION = "stripe_assets"  # as workspace.yaml and pyproject.toml's [tool.dg.project] name it
+
 
 def build_definitions() -> dg.Definitions:
     """Built from the environment at call time, so tests can point it at temporary storage.

@@ -152,6 +152,20 @@ def test_dbt_tests_are_asset_checks(asset_graph):
     assert bridge in asset_graph.asset_check_keys
 
 
+def test_the_code_location_has_one_name():
+    """`make run` files its runs under the name the UI serves the code location by."""
+    import tomllib
+
+    import yaml
+
+    from stripe_assets.definitions import CODE_LOCATION
+
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dg"]
+    assert workspace["load_from"][0]["python_module"]["location_name"] == CODE_LOCATION
+    assert project["project"]["code_location_name"] == CODE_LOCATION
+
+
 def test_the_pipeline_job_selects_every_asset():
     from stripe_assets.definitions import build_definitions
 

@@ -18,6 +18,7 @@ import requests
 
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.currencies import decimals
+from stripe_assets.settings import PROJECT_ROOT
 
 from .conftest import (
     CANARY_KEY,
@@ -83,6 +84,45 @@ def test_the_revenue_report_draws_every_month_of_the_ledgers_mrr(
         assert set(drawn) == set(expected)
         unit = Decimal(1).scaleb(-decimals(currency))
         assert all(abs(drawn[m] - expected[m] * unit) <= unit for m in expected), currency
+
+
+JOB_PAGE_AND_TIMELINE = """
+query ($job: PipelineSelector!) {
+  pipelineOrError(params: $job) { ... on Pipeline { runs { runId } } }
+  runsOrError { ... on Runs { results {
+    runId repositoryOrigin { repositoryLocationName repositoryName }
+  } } }
+}
+"""
+
+
+def test_make_runs_runs_are_where_the_ui_lists_its_own(
+    pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace, monkeypatch
+):
+    """The UI's own GraphQL resolvers, on the code location as `make dev` serves it: the job's
+    page lists every `make run` run, and the Overview timeline (runs by code location) places
+    each in this code location."""
+    from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+    from stripe_assets.definitions import CODE_LOCATION
+
+    for name, value in pipeline_workspace.env().items():
+        monkeypatch.setenv(name, value)  # the code server reads its settings from them
+    job = {
+        "pipelineName": "stripe_pipeline",
+        "repositoryName": "__repository__",
+        "repositoryLocationName": CODE_LOCATION,
+    }
+    made = {outcome.process.stdout.split("Run ")[-1].split(":")[0] for outcome in pipeline_runs}
+    with (
+        dg.DagsterInstance.from_config(str(pipeline_workspace.dagster_home)) as instance,
+        define_out_of_process_context(str(PROJECT_ROOT / "workspace.yaml"), None, instance) as ui,
+    ):
+        data = execute_dagster_graphql(ui, JOB_PAGE_AND_TIMELINE, {"job": job}).data
+    assert made <= {run["runId"] for run in data["pipelineOrError"]["runs"]}
+    origins = {run["runId"]: run["repositoryOrigin"] for run in data["runsOrError"]["results"]}
+    expected = {"repositoryLocationName": CODE_LOCATION, "repositoryName": "__repository__"}
+    assert all(origins[run_id] == expected for run_id in made)
 
 
 def test_every_check_ran_and_passed(pipeline_runs: list[RunOutcome], pipeline_workspace: Workspace):

@@ -1,5 +1,5 @@
 """Dagster's internals this project uses (dagster 1.13.27): cron validation as schedules judge
-it, and the instance's storage.
+it, the code location's origin on runs executed in process, and the instance's storage.
 
 The instance's storage is Dagster's own SQLite storage, same files, with the event log
 keeping one SQLAlchemy engine, and one idle connection, per database instead of building both
@@ -27,6 +27,10 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dagster._core.definitions.repository_definition.valid_definitions import (
+    SINGLETON_REPOSITORY_NAME,
+)
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteRepositoryOrigin
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -133,3 +137,25 @@ def is_valid_cron(cron: str) -> bool:
     """As Dagster's schedules judge it (a definition with a bad one fails to load); Dagster has
     no public validator."""
     return is_valid_cron_string(cron)
+
+
+@contextmanager
+def runs_of_code_location(instance, location_name: str) -> Iterator[None]:
+    """Runs `instance` creates in the block carry the code location's origin, as the UI's own
+    launches do, so a run executed in process (`make run`) shows on the UI's Overview timeline,
+    its job's page and each asset's history. `execute_in_process` takes no origin; it creates
+    its run through `instance.create_run_for_job`, which does (its `remote_job_origin`)."""
+    repository = RemoteRepositoryOrigin(
+        RegisteredCodeLocationOrigin(location_name), SINGLETON_REPOSITORY_NAME
+    )
+    create = instance.create_run_for_job
+
+    def create_with_origin(job_def, **arguments):
+        origin = repository.get_job_origin(job_def.name)
+        return create(job_def, **{**arguments, "remote_job_origin": origin})
+
+    instance.create_run_for_job = create_with_origin
+    try:
+        yield
+    finally:
+        del instance.create_run_for_job

@@ -17,6 +17,7 @@ from typing import TextIO
 import dagster as dg
 import duckdb
 
+from stripe_assets.compat.dagster import runs_of_code_location
 from stripe_assets.defs.dbt.metadata import MRR_MONTHLY
 from stripe_assets.defs.pipeline import stripe_pipeline_job
 from stripe_assets.defs.report.assets import REVENUE_REPORT, report_path
@@ -36,7 +37,7 @@ def run_pipeline_with_summary(
     Exit code 1 when the run failed or an ERROR check failed. `explain_checks` adds each failed
     check's evidence (the offending ids in its metadata) to the summary.
     """
-    from stripe_assets.definitions import build_definitions
+    from stripe_assets.definitions import CODE_LOCATION, build_definitions
 
     job = build_definitions().resolve_job_def(job_name)
     instance = dg.DagsterInstance.get()
@@ -45,7 +46,9 @@ def run_pipeline_with_summary(
     print(f"Running {job_name}: {job.description}", flush=True)
     logs = _warehouse().parent / "logs"
     log_path = logs / f"run-starting-{os.getpid()}.log"
-    with console_to(log_path, live=os.environ.get("VERBOSE", "") not in ("", "0")):
+    live = os.environ.get("VERBOSE", "") not in ("", "0")
+    # the run belongs to the code location, so the UI lists it with its own launches
+    with console_to(log_path, live), runs_of_code_location(instance, CODE_LOCATION):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE, tags=process_tags()
         )

@@ -126,3 +126,28 @@ def test_a_package_committed_but_not_yet_deleted_is_loaded_once(tmp_path):
     pipeline.load()
     with pipeline.sql_client() as client:
         assert client.execute_sql("select count(*) from things") == [(2,)]
+
+
+def test_a_run_executed_in_process_can_carry_the_code_locations_origin():
+    """What the UI's job page and Overview timeline look runs up by: the run's origin and the
+    repository label Dagster tags it with (`make run`'s runs, tooling/run_summary.py)."""
+    import dagster as dg
+
+    from stripe_assets.compat.dagster import runs_of_code_location
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    job = dg.Definitions(assets=[one], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    with dg.instance_for_test() as instance:
+        with runs_of_code_location(instance, "somewhere"):
+            result = job.execute_in_process(instance=instance)
+        run = instance.get_run_by_id(result.run_id)
+        assert run.remote_job_origin.repository_origin.get_label() == "__repository__@somewhere"
+        assert run.remote_job_origin.job_name == "j"
+        labelled = instance.get_runs(
+            filters=dg.RunsFilter(tags={".dagster/repository": "__repository__@somewhere"})
+        )
+        assert [r.run_id for r in labelled] == [result.run_id]
+        assert job.execute_in_process(instance=instance).dagster_run.remote_job_origin is None
