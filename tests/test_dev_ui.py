@@ -179,6 +179,16 @@ def test_a_run_launched_in_the_ui_succeeds_with_every_check_passed(dev_ui: str):
         page.screenshot(path=ARTIFACTS / "checks.png")
         body = page.inner_text("body")
 
+        page.goto(f"{dev_ui}/assets/analytics/mrr_monthly")
+        page.get_by_text("mrr_by_month").first.wait_for(timeout=60_000)
+        entry = page.locator("tr", has_text="mrr_by_month").first
+        entry.get_by_text("[Show Markdown]").click()
+        charts = page.locator('img[alt^="MRR by month in"]')
+        charts.first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)  # the dialog fades in: a clear picture, nothing asserted
+        page.screenshot(path=ARTIFACTS / "mrr_by_month.png")
+        chart_widths = charts.evaluate_all("images => images.map(image => image.naturalWidth)")
+
         report = report_path_shown(dev_ui)  # the path the report's materialization links to
         page.goto(report.as_uri())
         drawn = page.evaluate(COUNT_DRAWN_MARKS)
@@ -186,6 +196,9 @@ def test_a_run_launched_in_the_ui_succeeds_with_every_check_passed(dev_ui: str):
         browser.close()
     assert status == "SUCCESS"
     assert body.count("Succeeded") >= 3 and "Failed" not in body
+    # MRR by month as a picture in the UI: one drawn chart per currency of the report
+    currencies = {currency for _, currency, _, _ in drawn}
+    assert len(chart_widths) == len(currencies) and all(chart_widths), chart_widths
     # every currency's MRR and bridge charts drew real series, each with as many marks as it
     # says it has points
     assert {(chart, currency) for chart, currency, _, _ in drawn} >= {

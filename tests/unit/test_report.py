@@ -14,6 +14,7 @@ from stripe_assets.defs.report.render import (
     ReportData,
     format_money,
     major_units,
+    mrr_chart_svg,
     render_report,
 )
 
@@ -424,3 +425,19 @@ def test_text_is_escaped():
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
     assert set(parsed.sections()) == {"<b>", '"x'}
     assert "&lt;B&gt; 1.00" in page
+
+
+def test_the_mrr_chart_alone_is_an_svg_document_an_image_can_show():
+    """What the UI's markdown metadata on mrr_monthly shows: namespaced, styled, the one
+    currency's points only."""
+    import xml.etree.ElementTree as ElementTree
+
+    rows = [mrr_row(month, "usd", 1000 * n) for n, month in enumerate((JAN, FEB, MAR), 1)]
+    rows.append(mrr_row(JAN, "jpy", 5000))
+    svg = ElementTree.fromstring(mrr_chart_svg("usd", rows))
+    namespace = "{http://www.w3.org/2000/svg}"
+    assert svg.tag == f"{namespace}svg" and svg.find(f"{namespace}style") is not None
+    [series] = [g for g in svg.iter(f"{namespace}g") if g.get("class") == "series"]
+    assert series.get("data-points") == "3"
+    titles = [title.text for title in series.iter(f"{namespace}title")]
+    assert titles == ["2024-01: USD 10.00", "2024-02: USD 20.00", "2024-03: USD 30.00"]

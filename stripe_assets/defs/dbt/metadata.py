@@ -1,14 +1,17 @@
 """What the UI shows on each dbt model's materialization, read from the warehouse after the
 build: its columns and DuckDB types (`dagster/column_schema`), a table's row count
 (`dagster/row_count`; a view's would run the view), and on the MRR marts the latest month's MRR
-per currency as numbers (which Dagster plots across materializations) and the last 12 months of
-the MRR bridge as a table in major units."""
+per currency as numbers (which Dagster plots across materializations) with a chart of MRR by
+month per currency (an SVG image in markdown, drawn as the revenue report draws it), and the last
+12 months of the MRR bridge as a table in major units."""
 
+import base64
 from collections.abc import Callable
 
 import dagster as dg
 import duckdb
 
+from stripe_assets.defs.report.render import mrr_chart_svg
 from stripe_assets.defs.stripe.currencies import format_amount
 from stripe_assets.defs.stripe.resources import StorageResource
 
@@ -29,7 +32,22 @@ def mrr_monthly_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResourc
     for _, currency, mrr, customers in rows:
         metadata[f"mrr_{currency}"] = dg.MetadataValue.float(float(mrr))
         metadata[f"active_customers_{currency}"] = dg.MetadataValue.int(customers)
+    metadata["mrr_by_month"] = dg.MetadataValue.md(_mrr_by_month_charts(con, storage))
     return metadata
+
+
+def _mrr_by_month_charts(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> str:
+    result = con.execute(
+        f"select month, currency, mrr_minor, is_complete_month from {_mart(storage, 'mrr_monthly')}"
+    )
+    columns = [column[0] for column in result.description]
+    rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    charts = []
+    for currency in sorted({row["currency"] for row in rows}):
+        svg = base64.b64encode(mrr_chart_svg(currency, rows).encode()).decode()
+        alt = f"MRR by month in {currency.upper()}"
+        charts.append(f"**{currency.upper()}**\n\n![{alt}](data:image/svg+xml;base64,{svg})")
+    return "\n\n".join(charts) or "No MRR yet."
 
 
 def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:

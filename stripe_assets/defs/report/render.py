@@ -539,7 +539,21 @@ def _utc(moment: datetime) -> str:
     return f"{aware:%Y-%m-%d %H:%M:%S} UTC"
 
 
-CSS = """
+# What the charts need wherever they are drawn: in the page, or alone (`mrr_chart_svg`).
+CHART_CSS = """
+.grid { stroke: #e2e8f0; }
+.grid.zero { stroke: #94a3b8; }
+.tick { font-size: 12px; fill: #64748b; stroke: none; }
+.line { fill: none; stroke-width: 2; }
+.line.incomplete { stroke-dasharray: 5 4; }
+.point { stroke-width: 1.5; }
+circle.point.incomplete { fill: #fff; }
+.bar { stroke: none; }
+.bar.incomplete { fill-opacity: 0.4; }
+"""
+CSS = (
+    CHART_CSS
+    + """
 body { margin: 0 auto; max-width: 1100px; padding: 24px; background: #f8fafc; color: #0f172a;
        font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 header { border-bottom: 1px solid #e2e8f0; margin-bottom: 16px; }
@@ -557,15 +571,6 @@ figcaption { color: #64748b; font-size: 12px; margin-top: 4px; }
           margin: 0 0 4px; font-size: 12px; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
           margin-right: 4px; }
-.grid { stroke: #e2e8f0; }
-.grid.zero { stroke: #94a3b8; }
-.tick { font-size: 12px; fill: #64748b; stroke: none; }
-.line { fill: none; stroke-width: 2; }
-.line.incomplete { stroke-dasharray: 5 4; }
-.point { stroke-width: 1.5; }
-circle.point.incomplete { fill: #fff; }
-.bar { stroke: none; }
-.bar.incomplete { fill-opacity: 0.4; }
 table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; text-align: right; white-space: nowrap; }
 thead th { border-bottom: 1px solid #cbd5e1; }
@@ -577,6 +582,22 @@ tbody th { text-align: left; font-weight: normal; }
 .cohort td.point.incomplete { font-style: italic; }
 .no-data p, p.no-data { color: #64748b; font-style: italic; }
 """
+)
+
+
+def mrr_chart_svg(currency: str, rows: list[Row]) -> str:
+    """The MRR-by-month chart of `currency` alone, as an SVG document for an <img> (the UI's
+    markdown metadata shows it so): with the namespace and the chart's styles, which the
+    report's page otherwise supplies."""
+    figure = _mrr_chart(currency, _by_currency(rows, ("month",)).get(currency, []))
+    svg = figure[figure.index("<svg") : figure.index("</svg>") + len("</svg>")]
+    opened = svg.index(">") + 1
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="960" height="260"'
+        + svg[len("<svg") : opened]
+        + f"<style>{CHART_CSS}</style>"
+        + svg[opened:]
+    )
 
 
 def render_report(data: ReportData) -> str:
