@@ -151,3 +151,24 @@ def test_a_run_executed_in_process_can_carry_the_code_locations_origin():
         )
         assert [r.run_id for r in labelled] == [result.run_id]
         assert job.execute_in_process(instance=instance).dagster_run.remote_job_origin is None
+
+
+def test_a_step_queued_just_after_the_slot_was_freed_still_gets_it(tmp_path):
+    """Two runs of one pool: the second checks for an unassigned slot while the first holds it,
+    the first frees it, then the second queues. Dagster's own storage leaves that step
+    unassigned for ever; the project's assigns it the free slot on its next claim."""
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+    from stripe_assets.compat.dagster import SqliteStorage
+
+    outcomes = {}
+    for name, storage_class in [("dagster", DagsterSqliteStorage), ("ours", SqliteStorage)]:
+        storage = storage_class.from_local(str(tmp_path / name)).event_log_storage
+        storage.set_concurrency_slots("landing", 1)
+        assert storage.claim_concurrency_slot("landing", "run_a", "extract").is_claimed
+        assert not storage.has_unassigned_slots("landing")  # what run_b sees ...
+        storage.free_concurrency_slot_for_step("run_a", "extract")  # ... before run_a frees it
+        storage.add_pending_step("landing", "run_b", "extract", should_assign=False)
+        outcomes[name] = storage.claim_concurrency_slot("landing", "run_b", "extract").is_claimed
+        storage.dispose()
+    assert outcomes == {"dagster": False, "ours": True}
