@@ -16,6 +16,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -129,6 +130,17 @@ def require_valid_environment(*resource_classes: type[EnvironmentResource]) -> N
 def is_deferred(value: Any) -> bool:
     """A value Dagster reads from the environment when a run starts (judged then)."""
     return isinstance(value, dg.EnvVar)
+
+
+def judged(value: Any, problem: Callable[[Any], str | None]) -> Any:
+    """`value` (stripped) for a validator to keep, unless it is deferred to run time (judged
+    then), or `problem` finds it wrong: then its sentence is raised."""
+    if is_deferred(value):
+        return value
+    value = value.strip() if isinstance(value, str) else value
+    if sentence := problem(value):
+        raise ValueError(sentence)
+    return value
 
 
 def from_root(path: str | Path) -> Path:

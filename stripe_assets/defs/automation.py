@@ -18,7 +18,7 @@ from stripe_assets.settings import (
     EnvironmentResource,
     cron_problem,
     env_field,
-    is_deferred,
+    judged,
     positive_number_problem,
 )
 
@@ -34,28 +34,24 @@ class AutomationResource(EnvironmentResource):
         "FRESHNESS_HOURS", 26.0, "Landing, raw and marts older than this are stale"
     )
 
-    @field_validator("sync_cron", "dbt_build_cron", mode="before")
+    @field_validator("sync_cron", mode="before")
     @classmethod
-    def _cron(cls, cron: Any, info) -> Any:
-        if is_deferred(cron):
-            return cron
-        variable, default = {
-            "sync_cron": ("STRIPE_SYNC_CRON", SYNC_CRON_DEFAULT),
-            "dbt_build_cron": ("DBT_BUILD_CRON", DBT_BUILD_CRON_DEFAULT),
-        }[info.field_name]
-        cron = str(cron).strip()
-        if problem := cron_problem(variable, cron, default):
-            raise ValueError(problem)
-        return cron
+    def _sync_cron(cls, cron: Any) -> Any:
+        return judged(cron, lambda cron: cron_problem("STRIPE_SYNC_CRON", cron, SYNC_CRON_DEFAULT))
+
+    @field_validator("dbt_build_cron", mode="before")
+    @classmethod
+    def _dbt_build_cron(cls, cron: Any) -> Any:
+        return judged(
+            cron, lambda cron: cron_problem("DBT_BUILD_CRON", cron, DBT_BUILD_CRON_DEFAULT)
+        )
 
     @field_validator("freshness_hours", mode="before")
     @classmethod
     def _freshness_hours(cls, text: Any) -> Any:
-        if isinstance(text, str) and (
-            problem := positive_number_problem("FRESHNESS_HOURS", text, "26")
-        ):
-            raise ValueError(problem)
-        return text
+        if not isinstance(text, str):
+            return text
+        return judged(text, lambda text: positive_number_problem("FRESHNESS_HOURS", text, "26"))
 
 
 def automation_settings() -> AutomationResource:

@@ -14,6 +14,7 @@ import duckdb
 from stripe_assets.defs.report.render import mrr_chart_svg
 from stripe_assets.defs.stripe.currencies import format_amount
 from stripe_assets.defs.stripe.resources import StorageResource
+from stripe_assets.defs.stripe.warehouse import records
 
 MARTS = "analytics"
 PREVIEW_MONTHS = 12
@@ -24,24 +25,25 @@ def _mart(storage: StorageResource, name: str) -> str:
 
 
 def mrr_monthly_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
-    rows = con.execute(
-        f"select month, currency, mrr, active_customers from {_mart(storage, 'mrr_monthly')} "
-        f"where month = (select max(month) from {_mart(storage, 'mrr_monthly')}) order by currency"
-    ).fetchall()
-    metadata: dict = {"latest_month": f"{rows[0][0]:%Y-%m}" if rows else "none"}
-    for _, currency, mrr, customers in rows:
-        metadata[f"mrr_{currency}"] = dg.MetadataValue.float(float(mrr))
-        metadata[f"active_customers_{currency}"] = dg.MetadataValue.int(customers)
-    metadata["mrr_by_month"] = dg.MetadataValue.md(_mrr_by_month_charts(con, storage))
+    rows = records(
+        con,
+        "select month, currency, mrr_minor, mrr, active_customers, is_complete_month "
+        f"from {_mart(storage, 'mrr_monthly')} order by currency",
+    )
+    latest = max((row["month"] for row in rows), default=None)
+    metadata: dict = {"latest_month": f"{latest:%Y-%m}" if latest else "none"}
+    for row in rows:
+        if row["month"] == latest:
+            metadata[f"mrr_{row['currency']}"] = dg.MetadataValue.float(float(row["mrr"]))
+            metadata[f"active_customers_{row['currency']}"] = dg.MetadataValue.int(
+                row["active_customers"]
+            )
+    metadata["mrr_by_month"] = dg.MetadataValue.md(_mrr_by_month_charts(rows))
     return metadata
 
 
-def _mrr_by_month_charts(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> str:
-    result = con.execute(
-        f"select month, currency, mrr_minor, is_complete_month from {_mart(storage, 'mrr_monthly')}"
-    )
-    columns = [column[0] for column in result.description]
-    rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+def _mrr_by_month_charts(rows: list[dict]) -> str:
+    """Each currency's MRR by month, drawn as the revenue report draws it, as an image."""
     charts = []
     for currency in sorted({row["currency"] for row in rows}):
         svg = base64.b64encode(mrr_chart_svg(currency, rows).encode()).decode()

@@ -14,7 +14,7 @@ from stripe_assets.settings import (
     as_of_problem,
     customer_pii_problem,
     env_field,
-    is_deferred,
+    judged,
 )
 
 
@@ -29,16 +29,15 @@ class DbtSettingsResource(EnvironmentResource):
         "CUSTOMER_PII", "keep", "keep, hash or drop customers' email and name in the marts"
     )
 
-    @field_validator("mrr_as_of", "customer_pii", mode="before")
+    @field_validator("mrr_as_of", mode="before")
     @classmethod
-    def _judged(cls, value: Any, info) -> Any:
-        if is_deferred(value):
-            return value
-        value = str(value).strip()
-        judge = as_of_problem if info.field_name == "mrr_as_of" else customer_pii_problem
-        if problem := judge(value):
-            raise ValueError(problem)
-        return value
+    def _as_of(cls, text: Any) -> Any:
+        return judged(text, as_of_problem)
+
+    @field_validator("customer_pii", mode="before")
+    @classmethod
+    def _customer_pii(cls, mode: Any) -> Any:
+        return judged(mode, customer_pii_problem)
 
     def cli_vars(self, storage: StorageResource) -> str:
         """`--vars` for dbt: the warehouse the storage resource names (profiles.yml reads it),

@@ -13,6 +13,7 @@ import duckdb
 from stripe_assets.defs.dbt.metadata import MARTS
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
 from stripe_assets.defs.stripe.resources import StorageResource
+from stripe_assets.defs.stripe.warehouse import records
 
 from .render import MARTS as DRAWN_MARTS
 from .render import ReportData, render_report
@@ -55,8 +56,6 @@ def revenue_report(storage: StorageResource) -> dg.MaterializeResult:
 def _rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[dict]:
     """A mart's rows as dicts; none when dbt has not built it yet."""
     try:
-        result = con.execute(f"select * from {relation}")
+        return records(con, f"select * from {relation}")
     except duckdb.CatalogException:
         return []
-    columns = [column[0] for column in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]

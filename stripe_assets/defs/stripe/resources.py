@@ -25,6 +25,7 @@ from stripe_assets.settings import (
     env_field,
     from_root,
     is_deferred,
+    judged,
     landing_url_problem,
     memory_limit_problem,
     positive_number_problem,
@@ -37,17 +38,6 @@ from .catalog import select
 from .client import StripeClient
 from .landing import landing_destination
 from .warehouse import RAW_SCHEMA, connect, qualified, warehouse_destination
-
-
-def _judged(value: Any, problem) -> Any:
-    """`value` (stripped) unless it is deferred to run time (judged then) or `problem` finds it
-    wrong."""
-    if is_deferred(value):
-        return value
-    value = value.strip() if isinstance(value, str) else value
-    if sentence := problem(value):
-        raise ValueError(sentence)
-    return value
 
 
 class StripeApiResource(EnvironmentResource):
@@ -104,7 +94,7 @@ class StripeApiResource(EnvironmentResource):
     @field_validator("sync_start", mode="before")
     @classmethod
     def _sync_start(cls, text: Any) -> Any:
-        return _judged(text, sync_start_problem)
+        return judged(text, sync_start_problem)
 
     @field_validator("requests_per_second", mode="before")
     @classmethod
@@ -112,14 +102,14 @@ class StripeApiResource(EnvironmentResource):
         if not isinstance(text, str):
             return text
         variable, default = "STRIPE_REQUESTS_PER_SECOND", "Stripe's limit for the key's mode"
-        return _judged(text, lambda text: positive_number_problem(variable, text, default))
+        return judged(text, lambda text: positive_number_problem(variable, text, default))
 
     @field_validator("timeout_s", mode="before")
     @classmethod
     def _timeout(cls, text: Any) -> Any:
         if not isinstance(text, str):
             return text
-        return _judged(text, lambda text: positive_number_problem("STRIPE_TIMEOUT_S", text, "30"))
+        return judged(text, lambda text: positive_number_problem("STRIPE_TIMEOUT_S", text, "30"))
 
     def client(self) -> StripeClient:
         return StripeClient(
@@ -173,7 +163,7 @@ class StorageResource(EnvironmentResource):
     @field_validator("duckdb_memory_limit", mode="before")
     @classmethod
     def _memory_limit(cls, limit: Any) -> Any:
-        return _judged(limit, memory_limit_problem)
+        return judged(limit, memory_limit_problem)
 
     def problems(self) -> list[str]:
         """What stops a run from using this storage (a missing bucket, an unwritable folder, a

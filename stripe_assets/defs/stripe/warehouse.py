@@ -26,6 +26,13 @@ def qualified(path: Path, schema: str, table: str) -> str:
     return f'"{catalog_of(path)}"."{schema}"."{table}"'
 
 
+def records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    """A query's rows as dicts keyed by column name."""
+    result = con.execute(sql)
+    columns = [column[0] for column in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
