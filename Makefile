@@ -10,8 +10,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: setup run check bench rebuild-raw docs dev test test-fast browser lint format clean constraints
 
 # Python compiles each module it imports from source on every start when it may not write its
-# bytecode cache (PYTHONDONTWRITEBYTECODE is set on this machine; uv installs without one): ~10 s
-# more for every process that imports dagster or dbt. So the installed packages are compiled once.
+# bytecode cache (uv installs without one; some machines set PYTHONDONTWRITEBYTECODE): ~10 s more
+# for every process that imports dagster or dbt. So the installed packages are compiled once, and
+# make's commands let Python cache the project's own modules (in __pycache__, ignored by git).
+export PYTHONDONTWRITEBYTECODE :=
 $(INSTALLED): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
@@ -40,7 +42,7 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless 
 	$(BIN)/python -m stripe_assets.tooling.launcher dev
 
 test: setup lint browser  ## the whole suite (make check's cases included)
-	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=30
+	$(BIN)/python -m pytest -n 4 --dist loadfile --no-loadscope-reorder --durations=30
 
 test-fast: setup  ## the unit tests of pure logic alone (tests/unit), in seconds
 	$(BIN)/python -m pytest -q tests/unit

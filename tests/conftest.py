@@ -48,27 +48,28 @@ AWS = {
 
 # `make test` hands each xdist worker whole modules, in collection order
 # (`--no-loadscope-reorder`), and gives a worker its next module as soon as its current one has
-# two tests or fewer left. So the crash test's two chains of kills and complete runs, the
-# longest modules, go first, each to a worker of its own; the third worker takes the longest of
-# the rest; the two quick modules after it wait behind the chains; and the rest follow longest
-# first (as measured by `make test`), so the last to finish are short. A module not named here
-# goes last.
+# two tests or fewer left. So the modules go longest first (as measured by `make test`): the
+# crash test, one long chain of kills and complete runs, starts at once, and the last to finish
+# are short. A module not named here goes last.
 MODULE_ORDER = (
     "test_crashes.py",
-    "test_crashes_second_chain.py",
     "test_pipeline.py",
+    "test_incremental.py",
+    "test_mrr_reconciliation.py",
+    "test_storage_faults.py",
+    "test_dev_ui.py",
+    "test_mrr_reconciliation_pinned.py",
+    "test_configuration.py",
+    "test_schema_drift.py",
+    "test_checks.py",
+    "test_resource_subsets.py",
+    "test_sandbox_api.py",
     "test_definitions.py",
     "test_client.py",
-    "test_mrr_reconciliation.py",
-    "test_incremental.py",
-    "test_schema_drift.py",
-    "test_dev_ui.py",
-    "test_storage_faults.py",
-    "test_s3_landing.py",
-    "test_sandbox_api.py",
-    "test_checks.py",
-    "test_configuration.py",
     "test_automation.py",
+    "test_check_shapes.py",
+    "test_s3_landing.py",
+    "test_use_in_your_project.py",
 )
 
 
@@ -384,10 +385,11 @@ def truth_of(sandbox: RunningSandbox) -> dict:
     return requests.get(f"{sandbox.url}/_sandbox/truth", timeout=60).json()
 
 
-def run_pipeline(sandbox: RunningSandbox, workspace: Workspace) -> dict:
-    """One `make run` against the sandbox as it is now; returns the truth it must match."""
+def run_pipeline(sandbox: RunningSandbox, workspace: Workspace, **env: str) -> dict:
+    """One `make run` against the sandbox as it is now (`env` added to its environment); returns
+    the truth it must match."""
     truth = truth_of(sandbox)
-    process = launch("run", workspace.env(**pipeline_env(sandbox, truth)))
+    process = launch("run", workspace.env(**pipeline_env(sandbox, truth), **env))
     assert process.returncode == 0, process.stdout[-4000:] + process.stderr[-4000:]
     return truth
 

@@ -1,8 +1,8 @@
 """A run killed at any point loses nothing and duplicates nothing.
 
-Seven seeded kill points, spread over extraction, the raw load and dbt, in two chains of runs, each
-on its own business and workspace, so that two test workers share them; each chain starts by
-killing its very first run's extraction. For each kill point the business lives on a little
+Four seeded kill points in one chain of runs on one business: the very first run's extraction
+(a backfill, the costliest to lose), then extraction, the raw load and dbt of incremental runs, in
+a seeded order. For each kill point the business lives on a little
 (`advance`, so every run has work to do), a run is started as `make run` starts it and its whole
 process group is SIGKILLed at the kill point, the way a machine dies; the process must really
 have died inside the stage aimed at. Then the next run must complete with every check it runs
@@ -47,11 +47,9 @@ from .test_mrr_reconciliation import truth_of
 
 SEED = 20261122
 STEPS = {"extraction": "stripe_landing", "raw load": "stripe_raw", "dbt": "stripe_dbt_models"}
-CHAINS = 2
 # a little latency stretches extraction, so kill points land inside it
 CRASH_BUSINESS = ("--customers", "40", "--seed", "8", "--latency-ms", "50")
 AIMS_PER_POINT = 3
-KILLS_PER_STAGE = 2  # besides the first run's extraction
 UNMEASURED_STEP_S = 1.0  # before a step's first measure: the first run's extraction takes seconds
 STEP_EVENTS = {
     dg.DagsterEventType.STEP_START,
@@ -71,9 +69,9 @@ class KillPoint:
 
 def kill_points() -> list[KillPoint]:
     """Seeded; the first is the very first run's extraction, the costliest to lose, then every
-    stage twice in a seeded order. Chain `c` takes every CHAINS-th point from the `c`-th."""
+    stage once in a seeded order."""
     rng = random.Random(SEED)
-    stages = [stage for stage in STEPS for _ in range(KILLS_PER_STAGE)]
+    stages = list(STEPS)
     rng.shuffle(stages)
     return [KillPoint(stage, rng.uniform(0.05, 0.95)) for stage in ["extraction", *stages]]
 
@@ -158,26 +156,20 @@ def complete_run(workspace: Workspace, sandbox: RunningSandbox, instance: Instan
 
 def test_kill_points_are_seeded_and_cover_every_stage():
     points = kill_points()
-    assert len(points) == 1 + KILLS_PER_STAGE * len(STEPS) and points == kill_points()
-    assert all(sum(p.stage == stage for p in points) >= KILLS_PER_STAGE for stage in STEPS)
-    assert all(points[chain].stage == "extraction" for chain in range(CHAINS))
+    assert len(points) == 1 + len(STEPS) and points == kill_points()
+    assert {point.stage for point in points[1:]} == set(STEPS)
+    assert points[0].stage == "extraction"
 
 
 def test_a_run_killed_anywhere_is_completed_by_the_next(tmp_path):
-    run_chain(0, tmp_path)
-
-
-def run_chain(chain: int, tmp_path) -> None:
-    """Chain `chain` of kill points; test_crashes_second_chain.py runs the other, on another
-    test worker."""
     with running_sandbox(*CRASH_BUSINESS) as business:
-        workspace, rng = Workspace(tmp_path), random.Random(SEED + chain)
+        workspace, rng = Workspace(tmp_path), random.Random(SEED)
         instance = Instance(workspace)
         # Kill points are fractions of the shortest time each step has taken so far, so they
         # land inside the step however much work this run has.
         shortest: dict[str, float] = {}
         runs = 0
-        for point in kill_points()[chain::CHAINS]:
+        for point in kill_points():
             for _ in range(AIMS_PER_POINT):
                 if runs:
                     days = rng.randint(1, 3)

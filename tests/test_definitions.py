@@ -394,3 +394,22 @@ def test_every_dbt_model_is_described_as_its_yml_documents_it(asset_graph):
     for model in models:
         description = asset_graph.get(dg.AssetKey([model["schema"], model["name"]])).description
         assert model["description"] and description == model["description"], model["name"]
+
+
+# dagster-dbt's own objects, which Dagster's UI leaves out of an asset's metadata.
+HIDDEN_BY_THE_UI = {"dagster_dbt/manifest", "dagster_dbt/dagster_dbt_translator"}
+
+
+def test_no_asset_shows_metadata_the_ui_cannot_display(asset_graph):
+    """A value Dagster cannot serialize reaches the UI as "[SomeClass] (unserializable)"."""
+    from dagster._core.definitions.metadata import normalize_metadata
+
+    shown = {
+        (key.to_user_string(), label)
+        for key in asset_graph.get_all_asset_keys()
+        for label, value in normalize_metadata(
+            asset_graph.get(key).metadata, allow_invalid=True
+        ).items()
+        if label not in HIDDEN_BY_THE_UI and "(unserializable)" in str(getattr(value, "value", ""))
+    }
+    assert not shown

@@ -7,6 +7,7 @@ these tests are about what reaches raw; the dbt layer is covered by the pipeline
 
 import dataclasses
 import hashlib
+import os
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ import duckdb
 import pytest
 import requests
 
+from stripe_assets.defs.stripe import extract
 from stripe_assets.defs.stripe.assets import landing_assets, stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.checks import raw_checks
@@ -28,7 +30,7 @@ from stripe_assets.sandbox.server import FAULTS
 
 from .conftest import assert_raw_equals_truth, raw_rows, stripe_resources
 
-SANDBOX = ("--customers", "250", "--seed", "21")
+SANDBOX = ("--customers", "150", "--seed", "21")
 
 
 def sync(sandbox: RunningSandbox, root: Path, monkeypatch, **fields) -> dg.ExecuteInProcessResult:
@@ -106,11 +108,18 @@ def living(tmp_path_factory):
 def test_full_then_quiet_then_incremental(living, monkeypatch):
     sandbox, root = living
     before = requests_served(sandbox)
-    first = sync(sandbox, root, monkeypatch)
+    with monkeypatch.context() as patch:
+        # A backfill's package is normalized by one process per core (up to four) once it is
+        # large (PARALLEL_NORMALIZE_BYTES, tens of thousands of objects): this one is made to
+        # count as large, so those processes really run here.
+        patch.setattr(extract, "PARALLEL_NORMALIZE_BYTES", 1)
+        first = sync(sandbox, root, monkeypatch)
     assert first.success
     full_requests = requests_served(sandbox) - before
     assert_raw_equals_truth(raw_rows(root / "stripe.duckdb"), truth(sandbox))
     assert landing_metadata(first, "customers")["sync_mode"] == "full"
+    processes = min(extract.MAX_NORMALIZE_WORKERS, os.cpu_count())
+    assert landing_metadata(first, "customers")["normalize_processes"] == processes
 
     # every invoice keeps all its lines, past the 10 Stripe embeds
     headers = {"Authorization": f"Bearer {sandbox.api_key}"}
@@ -134,6 +143,7 @@ def test_full_then_quiet_then_incremental(living, monkeypatch):
     second = sync(sandbox, root, monkeypatch)
     quiet_requests = requests_served(sandbox) - before
     assert second.success and content_digest(root) == digest
+    assert landing_metadata(second, "customers")["normalize_processes"] == 1
     assert quiet_requests <= 10, f"{quiet_requests} requests for a run with no change"
     assert landing_metadata(second, "customers")["sync_mode"] == "incremental"
 

@@ -1,6 +1,6 @@
 """MRR reconciled to the cent against the sandbox's own ledger, over a whole business's life.
 
-A sandbox of 1,500 customers over 3 years with every lifecycle case on (trials, failed payments
+A sandbox of 600 customers over 3 years with every lifecycle case on (trials, failed payments
 and dunning, unpaid spells, pauses, upgrades, seat changes, forever/once/repeating coupons, price
 rises, cancellations, returns) runs through the pipeline as `make run` runs it. Every month and
 currency of `analytics.mrr_monthly` must equal `/_sandbox/truth` (one minor unit of rounding is
@@ -18,8 +18,6 @@ replaced within a month, customers who moved to another currency, and Stripe's o
 bridge (`mrr_movements`) must equal the ledger's too, every month and currency.
 """
 
-import os
-
 import dagster as dg
 import pytest
 import requests
@@ -27,6 +25,7 @@ import requests
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import (
+    WITHOUT_DBT_TESTS,
     Workspace,
     assert_every_billing_setup_is_in,
     assert_movements_equal_truth,
@@ -36,7 +35,7 @@ from .conftest import (
 )
 
 BUSINESS = (
-    *("--customers", "1500", "--seed", "7", "--start", "2023-11-01", "--end", "2026-11-01"),
+    *("--customers", "600", "--seed", "5", "--start", "2023-11-01", "--end", "2026-11-01"),
     *("--account-api-version", "2024-06-20", "--settlement-currency", "usd"),
 )
 
@@ -73,7 +72,8 @@ def test_mrr_still_equals_truth_after_the_business_lives_on(
 ):
     answer = requests.post(f"{business.url}/_sandbox/advance", json={"days": 10}, timeout=300)
     assert answer.status_code == 200, answer.text
-    truth = run_pipeline(business, workspace)
+    # dbt's data tests run on the first build and the last; the ledger checks this one
+    truth = run_pipeline(business, workspace, **WITHOUT_DBT_TESTS)
     assert truth["as_of"] > first_run["as_of"]
     assert_mrr_equals_truth(workspace, truth)
     assert_movements_equal_truth(workspace, truth)
@@ -93,12 +93,6 @@ def test_mrr_equals_truth_35_days_on(
     assert truth["as_of"] > before > first_run["as_of"]
     assert_mrr_equals_truth(workspace, truth)
     assert_movements_equal_truth(workspace, truth)
-
-
-def test_the_backfill_is_normalized_on_every_core(first_run: dict, workspace: Workspace):
-    """The backfill's objects are normalized by one process per core (up to four), not one."""
-    backfill, *_ = landing_normalize_processes(workspace)
-    assert backfill == min(4, os.cpu_count())
 
 
 def landing_normalize_processes(workspace: Workspace) -> list[int]:

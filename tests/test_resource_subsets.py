@@ -27,7 +27,7 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import assert_raw_equals_truth, raw_rows, stripe_resources
 
-SEQUENCES = 30
+SEQUENCES = 15
 SEQUENCES_PER_ZONE = 5
 SELECTABLE = [table for table in TABLES if BY_TABLE[table].sync != "child"]
 # What changes on the objects each mutable table holds, compared with the API at the end.

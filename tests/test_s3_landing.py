@@ -1,43 +1,20 @@
-"""The landing zone on S3: moto's server on 127.0.0.1 stands in for AWS (no AWS here)."""
+"""The landing zone on S3: moto's server on 127.0.0.1 stands in for AWS (no AWS here).
+
+`make run` landing on S3 and loading raw from it is tests/test_storage_faults.py's
+test_s3_lost_mid_run_then_back, whose second run does exactly that."""
 
 import requests
 
-from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.sandbox.process import running_sandbox
 
 from .conftest import (
     LANDING_BUCKET,
-    WITHOUT_DBT_TESTS,
     MotoS3,
-    Workspace,
     assert_raw_equals_truth,
-    launch,
     raw_rows,
 )
 from .test_incremental import landing_metadata, sync
 from .test_incremental import truth as truth_of
-
-
-def test_pipeline_lands_on_s3_and_loads_raw_from_it(s3: MotoS3, sandbox_env, truth, tmp_path):
-    workspace = Workspace(tmp_path)
-    env = workspace.env(
-        **sandbox_env,
-        **s3.env(),
-        **WITHOUT_DBT_TESTS,
-        LANDING_BUCKET_URL=f"s3://{LANDING_BUCKET}/prod",
-    )
-    process = launch("run", env)
-    assert process.returncode == 0, process.stdout + process.stderr
-
-    keys = s3.keys("prod/")
-    for table in TABLES:
-        assert any(k.startswith(f"prod/stripe/{table}/") and k.endswith(".parquet") for k in keys)
-    assert not workspace.landing.exists(), "nothing may land locally when the landing zone is S3"
-
-    rows = raw_rows(workspace.duckdb_path)
-    for table in TABLES:
-        total, _, deleted = rows[table]
-        assert total - deleted == truth["tables"][table]["live"], table
 
 
 def test_incremental_sync_through_s3(s3: MotoS3, tmp_path, monkeypatch):

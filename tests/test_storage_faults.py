@@ -16,6 +16,7 @@ import time
 import pytest
 import requests
 
+from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import (
@@ -130,7 +131,8 @@ def wait_until_listening(endpoint: str) -> None:
 
 def test_s3_lost_mid_run_then_back(business: RunningSandbox, tmp_path):
     """S3 goes away once the run is under way: the run fails saying so; with S3 back, the next
-    run lands everything, once."""
+    run lands everything on S3, once (every table has objects in this business), nothing
+    locally, and loads raw from it."""
     s3, workspace = MotoS3(), Workspace(tmp_path)
     env = workspace.env(
         **pipeline_env(business, truth_of(business)),
@@ -152,6 +154,11 @@ def test_s3_lost_mid_run_then_back(business: RunningSandbox, tmp_path):
         )
         s3.restart()
         run_to_completion(workspace, env, business)
+        keys = s3.keys("stripe/")
+        for table in TABLES:
+            landed = (k for k in keys if k.startswith(f"stripe/stripe/{table}/"))
+            assert any(k.endswith(".parquet") for k in landed), table
+        assert not workspace.landing.exists(), "nothing lands locally when the zone is S3"
     finally:
         s3.stop()
 

@@ -54,8 +54,9 @@ class StripeDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
+    # Not `project=`: dagster-dbt would put the DbtProject in every model's metadata, which the
+    # UI shows as "[DbtProject] (unserializable)"; the resource's project_dir is the same project.
     manifest=dbt_project.manifest_path,
-    project=dbt_project,
     dagster_dbt_translator=StripeDbtTranslator(),
     pool=WAREHOUSE_POOL,
 )
