@@ -6,11 +6,24 @@ the folder what spans both: the whole-pipeline job, the automation, the freshnes
 layer and the resources, which hold every setting.
 """
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
 CODE_LOCATION = "stripe_assets"  # as workspace.yaml and pyproject.toml's [tool.dg.project] name it
+DEFS_FOLDER = Path(__file__).parent / "defs"
+
+
+def load_defs_folder() -> dg.Definitions:
+    """What `dg.load_from_defs_folder` loads, without the catalog of every installed library's
+    component types it adds for the UI's component browser: building that imports each library
+    (dagster_aws's components among them), about a second of CPU on every load, in every run's
+    process, for a catalog this project, which declares no YAML components, never shows."""
+    with warnings.catch_warnings():  # as load_from_defs_folder does: its module loader is preview
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        tree = dg.ComponentTree.for_project(path_within_project=DEFS_FOLDER)
+        return tree.build_defs(DEFS_FOLDER)
 
 
 def build_definitions() -> dg.Definitions:
@@ -20,7 +33,7 @@ def build_definitions() -> dg.Definitions:
 
     require_valid_settings()
     return dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        load_defs_folder(),
         # One process: steps share no DuckDB lock and skip re-importing (docs/DESIGN.md §3).
         dg.Definitions(executor=dg.in_process_executor),
     )

@@ -166,6 +166,32 @@ def test_the_code_location_has_one_name():
     assert project["project"]["code_location_name"] == CODE_LOCATION
 
 
+def test_the_defs_folder_loads_what_dagsters_loader_does_without_the_component_catalog(
+    asset_graph,  # the manifest prepared
+):
+    """The code location builds its defs folder itself to skip the installed libraries'
+    component catalog; should Dagster's loader start adding anything else, this tells."""
+    from stripe_assets.definitions import DEFS_FOLDER, load_defs_folder
+
+    def contents(defs: dg.Definitions) -> dict:
+        repository, graph = defs.get_repository_def(), defs.resolve_asset_graph()
+        return {
+            "jobs": sorted(job.name for job in repository.get_all_jobs()),
+            "sensors": sorted(sensor.name for sensor in repository.sensor_defs),
+            "schedules": sorted(schedule.name for schedule in repository.schedule_defs),
+            "resources": sorted(defs.resources or {}),
+            "assets": sorted(key.to_user_string() for key in graph.get_all_asset_keys()),
+            "checks": sorted(str(key) for key in graph.asset_check_keys),
+            "metadata": sorted(defs.metadata or {}),
+        }
+
+    ours = contents(load_defs_folder())
+    dagsters = contents(dg.load_from_defs_folder(path_within_project=DEFS_FOLDER))
+    assert dagsters.pop("metadata") == ["plugin_component_types_json"]
+    assert ours.pop("metadata") == []
+    assert ours == dagsters
+
+
 def test_the_pipeline_job_selects_every_asset():
     from stripe_assets.definitions import build_definitions
 
