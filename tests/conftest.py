@@ -53,6 +53,7 @@ AWS = {
 # are short. A module not named here goes last.
 MODULE_ORDER = (
     "test_crashes.py",
+    "test_dagster_on_postgres.py",  # minutes of waiting on the daemon's ticks, little CPU
     "test_pipeline.py",
     "test_incremental.py",
     "test_mrr_reconciliation.py",

@@ -77,6 +77,19 @@ def assert_ticks_follow_the_loads(sandbox, landing: str, tmp_path, monkeypatch) 
     assert raw == set().union(*(tables_in(load_id, landing) for load_id in first_loads))
     assert {"analytics/mrr_monthly", "analytics/fct_invoices"} <= selected
     assert not any(key.startswith("stripe_landing/") for key in selected)
+    from stripe_assets.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    read = {  # the models the selected ones read, which the build must have built
+        parent.to_user_string()
+        for key in request.asset_selection
+        for parent in graph.get(key).parent_keys
+        if not parent.to_user_string().startswith(("stripe/", "stripe_landing/"))
+    }
+    assert read <= selected, f"models read and never built: {read - selected}"
+    assert "staging/stg_stripe__disputes" in selected, (
+        "with no dispute landed (none in this sandbox)"
+    )
 
     again = tick(landing, monkeypatch, first.cursor)
     assert not again.run_requests, "a load is loaded once"

@@ -52,6 +52,21 @@ CASES = {
         {"STRIPE_API_KEY": "sk_test_x\n"},
         ["STRIPE_API_KEY has a space, line break or other character no Stripe key has"],
     ),
+    "a dagster storage url that is not postgresql://": (
+        "run",
+        {"DAGSTER_POSTGRES_URL": "mysql://user:PwLeakCheck7@127.0.0.1/dagster"},
+        ["DAGSTER_POSTGRES_URL is not a PostgreSQL URL like postgresql://"],
+    ),
+    "dagster storage on another host without tls": (
+        "run",
+        {"DAGSTER_POSTGRES_URL": "postgresql://user:PwLeakCheck7@db.example.com/dagster"},
+        ["DAGSTER_POSTGRES_URL connects to db.example.com:5432 without TLS: add ?sslmode="],
+    ),
+    "dagster storage no server answers": (
+        "run",
+        {"DAGSTER_POSTGRES_URL": "postgresql://user:PwLeakCheck7@127.0.0.1:9/dagster"},
+        ["DAGSTER_POSTGRES_URL: PostgreSQL at 127.0.0.1:9 answered \u201cConnection refused"],
+    ),
     "malformed landing url": (
         "run",
         {"STRIPE_API_KEY": "sk_test_x", "LANDING_BUCKET_URL": "ftp://bucket/stripe"},
@@ -155,6 +170,7 @@ def test_bad_configuration_is_one_clear_sentence(case, tmp_path, capsys):
     assert "Traceback" not in output
     assert "[ERROR]" not in output, "no log line beside the sentence (readers stop at once)"
     assert "sk_test_x" not in output and "pk_test_publishableNotSecret" not in output
+    assert "PwLeakCheck7" not in output, "no password of DAGSTER_POSTGRES_URL"
     assert not workspace.landing.exists(), "nothing landed"
 
 

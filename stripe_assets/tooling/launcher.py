@@ -36,6 +36,7 @@ from stripe_assets.settings import (
     ConfigurationError,
     writable_folder,
 )
+from stripe_assets.tooling.instance import instance_storage, instance_storage_problems
 from stripe_assets.tooling.ui_guard import UiGuard
 
 DAGSTER_HOME_DEFAULT = PROJECT_ROOT / "data" / "dagster_home"
@@ -79,23 +80,15 @@ def prepare_dagster_home() -> Path:
 
 
 def write_dagster_home(home: Path) -> None:
-    """The project's dagster.yaml, and the instance's storage, which names the instance's own
-    folder (stripe_assets/compat/dagster.py says why it is not Dagster's default).
+    """The project's dagster.yaml, and the instance's storage (instance.py: PostgreSQL when
+    DAGSTER_POSTGRES_URL is set, else SQLite files in `home`).
 
-    Then the storage is created, one process at a time: Dagster creates its SQLite databases
+    Then the storage is created, one process at a time: Dagster creates its databases' tables
     when it first opens them, and two processes doing so at once (`make dev` beside `make run`
     on a fresh clone) can both stamp the schema's version, after which no process can open the
     instance again.
     """
-    storage = {
-        "storage": {
-            "custom": {
-                "module": "stripe_assets.compat.dagster",
-                "class": "SqliteStorage",
-                "config": {"base_dir": str(home.resolve())},
-            }
-        }
-    }
+    storage = instance_storage(home)
     settings = INSTANCE_SETTINGS.read_text()
     with exclusive_lock(home / "storage.lock"):
         # written whole, then renamed: a process that opens the instance without this lock
@@ -119,6 +112,7 @@ def require_usable_configuration(*port_variables: str) -> None:
             f"DAGSTER_HOME {str(dagster_home())!r} cannot be written: point it at a folder you "
             "can write to, or unset it for data/dagster_home."
         )
+    problems += instance_storage_problems()
     try:
         require_valid_settings()
         problems = StorageResource.from_environment().problems() + problems

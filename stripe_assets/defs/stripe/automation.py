@@ -2,7 +2,8 @@
 
 `landing_zone_sensor` sees each load dlt completes in the landing zone (its `_dlt_loads` marker;
 on S3 listed with `dagster_aws`'s `get_objects` from a LastModified cursor) and asks for a run
-loading the tables that load touched into raw and rebuilding the dbt models built on them. Loads
+loading the tables that load touched into raw and rebuilding the dbt models built on them (with
+the models those read). Loads
 written by any writer count: the automation's sync here, `make run`, another deployment. It
 starts stopped, like the automation sensor: turn both on in the UI (Automation), where they run
 under the daemon. DuckDB is written by one run at a time whatever starts them: every step that
@@ -18,7 +19,7 @@ import dagster as dg
 
 from stripe_assets.settings import aws_settings
 
-from .assets import RAW_GROUP, raw_key
+from .assets import LANDING_GROUP, RAW_GROUP, raw_key
 from .catalog import TABLES
 from .landing import dataset_root, is_s3, landing_filesystem
 from .resources import StorageResource
@@ -137,11 +138,11 @@ def landing_zone_sensor(
     next_cursor = cursor.advanced(new).dump()
     if not tables:  # a load with nothing but dlt's state (a quiet sync): nothing to load
         return dg.SensorResult(skip_reason=f"Loads {load_ids} hold no rows.", cursor=next_cursor)
-    selection = (
-        dg.AssetSelection.assets(*(raw_key(table) for table in tables))
-        .downstream()
-        .resolve(context.repository_def.asset_graph)
-    )
+    touched = dg.AssetSelection.assets(*(raw_key(table) for table in tables)).downstream()
+    # and every model those read, touched or not: a table no load has filled yet (disputes on a
+    # new account) has no staging view until a build creates it, and marts read it
+    read = touched.upstream() - dg.AssetSelection.groups(LANDING_GROUP, RAW_GROUP)
+    selection = (touched | read).resolve(context.repository_def.asset_graph)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(

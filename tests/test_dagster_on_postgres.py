@@ -1,0 +1,127 @@
+"""Dagster deployed on PostgreSQL storage (DAGSTER_POSTGRES_URL): `make dev`'s webserver and
+daemon keep their runs, events and schedules in a real PostgreSQL 15 server (tests/postgres.py),
+and with the automation turned on the daemon syncs Stripe on its cron and the landing sensor
+loads raw and builds the models, which reconcile with the sandbox's ledger.
+"""
+
+import time
+
+import pytest
+import yaml
+
+from stripe_assets.sandbox.process import running_sandbox
+
+from .conftest import (
+    QUIET_GROUP,
+    WITHOUT_DBT_TESTS,
+    Workspace,
+    assert_mrr_equals_truth,
+    pipeline_env,
+    start,
+    truth_of,
+)
+from .postgres import PostgresServer, running_postgres
+from .test_configuration import launch_here
+from .test_dev_ui import free_port, graphql, stop, wait_for_asset_nodes
+
+AUTOMATION_TIMEOUT_S = 900
+START_SENSOR = """
+mutation Start($selector: SensorSelector!) {
+  startSensor(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status } }
+    ... on PythonError { message }
+  }
+}"""
+RUNS = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+FAILURES = """
+query Failures($runId: ID!) {
+  logsForRun(runId: $runId) {
+    ... on EventConnection { events {
+      ... on ExecutionStepFailureEvent { stepKey error { message } }
+      ... on RunFailureEvent { message }
+    } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def postgres() -> PostgresServer:
+    with running_postgres() as server:
+        yield server
+
+
+def sensor_runs(url: str) -> dict[str, list[str]]:
+    """Each sensor's runs' statuses, oldest first; a failed run's with what failed."""
+    runs: dict[str, list[str]] = {}
+    for run in reversed(graphql(url, RUNS)["runsOrError"]["results"]):
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        status = run["status"]
+        if status == "FAILURE":
+            events = graphql(url, FAILURES, {"runId": run["runId"]})["logsForRun"]["events"]
+            status += f" {[event for event in events if event]}"
+        runs.setdefault(tags.get("dagster/sensor_name", ""), []).append(status)
+    return runs
+
+
+def test_the_daemon_runs_the_automation_on_postgres_storage(postgres: PostgresServer, tmp_path):
+    instance_url = postgres.create_database("dagster")
+    workspace, port = Workspace(tmp_path), free_port()
+    with running_sandbox("--customers", "10", "--seed", "5") as sandbox:
+        truth = truth_of(sandbox)
+        env = workspace.env(
+            **pipeline_env(sandbox, truth),
+            **WITHOUT_DBT_TESTS,
+            DAGSTER_POSTGRES_URL=instance_url,
+            DAGSTER_UI_PORT=str(port),
+            STRIPE_SYNC_CRON="* * * * *",
+        )
+        process = start("dev", env, **QUIET_GROUP)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_asset_nodes(url, process)
+            for sensor in ("stripe_automation", "landing_zone_sensor"):
+                selector = {
+                    "repositoryLocationName": "stripe_assets",
+                    "repositoryName": "__repository__",
+                    "sensorName": sensor,
+                }
+                started = graphql(url, START_SENSOR, {"selector": selector})["startSensor"]
+                assert started["sensorState"]["status"] == "RUNNING", started
+            deadline = time.monotonic() + AUTOMATION_TIMEOUT_S
+            while "SUCCESS" not in (runs := sensor_runs(url)).get("landing_zone_sensor", []):
+                assert time.monotonic() < deadline, f"the automation's runs: {runs}"
+                assert "FAILURE" not in str(runs), f"the automation's runs: {runs}"
+                time.sleep(5)
+        finally:
+            stop(process)
+    # the cron's sync, then the landing sensor's load of raw and build of the models
+    assert runs["stripe_automation"][0] == "SUCCESS", runs
+    assert_mrr_equals_truth(workspace, truth)
+    stored = postgres.query("dagster", "select status, count(*) from runs group by status")
+    assert dict(stored)["SUCCESS"] >= 2, stored
+    assert postgres.query("dagster", "select count(*) from event_logs")[0][0] > 100
+    assert not list(workspace.dagster_home.rglob("*.db")), "no SQLite storage beside it"
+    settings = yaml.safe_load((workspace.dagster_home / "dagster.yaml").read_text())
+    assert settings["storage"] == {"postgres": {"postgres_url": {"env": "DAGSTER_POSTGRES_URL"}}}
+    # the URL is named, not copied; its password is nowhere in what Dagster stored or wrote
+    leaks = f"select count(*) from event_logs where event like '%{postgres.password}%'"
+    assert postgres.query("dagster", leaks) == [(0,)]
+    written = [path for path in workspace.root.rglob("*") if path.is_file()]
+    assert written and not [
+        path for path in written if postgres.password.encode() in path.read_bytes()
+    ]
+
+
+def test_a_refused_postgres_url_is_one_sentence_without_its_password(
+    postgres: PostgresServer, tmp_path, capsys
+):
+    url = postgres.url("postgres").replace(postgres.password, "not-the-password")
+    process = launch_here("run", Workspace(tmp_path).env(DAGSTER_POSTGRES_URL=url), capsys)
+    assert process.returncode == 2
+    assert process.stderr == (
+        f"DAGSTER_POSTGRES_URL: PostgreSQL at 127.0.0.1:{postgres.port} answered "
+        f'\u201cpassword authentication failed for user "{postgres.user}"\u201d: fix the user '
+        "or password in the URL.\n"
+    )
+    assert "not-the-password" not in process.stdout + process.stderr
