@@ -269,6 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     # dlt warns about every all-null column and about the stripe/stripe catalog name, which
     # warehouse.py handles; its errors still surface as exceptions.
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    # dbt's unit tests check the models' logic on fixed inputs, which no sync changes: dbt Labs
+    # recommends running them in development and CI only. `make check` runs them; `make run`
+    # and the runs of `make dev` leave them out, unless DBT_EXCLUDE_RESOURCE_TYPES is set.
+    if args.command != "check":
+        os.environ.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
     # Tools we start (dg dev, its code server, dbt) come from this Python's environment.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     commands = {"run": run, "check": check, "dev": dev, "rebuild-raw": rebuild_raw, "docs": docs}
