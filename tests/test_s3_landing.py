@@ -21,7 +21,7 @@ def test_incremental_sync_through_s3(s3: MotoS3, tmp_path, monkeypatch):
     for name, value in s3.env().items():
         monkeypatch.setenv(name, value)
     landing = f"s3://{LANDING_BUCKET}/incremental"
-    with running_sandbox("--customers", "120", "--seed", "8") as sandbox:
+    with running_sandbox("--customers", "40", "--seed", "8") as sandbox:
         assert sync(sandbox, tmp_path, monkeypatch, landing=landing).success
         requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 10}, timeout=120)
         result = sync(sandbox, tmp_path, monkeypatch, landing=landing)

@@ -22,7 +22,12 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from stripe_assets.defs.automation import automation_settings
@@ -32,7 +37,7 @@ from stripe_assets.defs.stripe.resources import StorageResource
 
 from .metadata import model_metadata
 from .project import dbt_project
-from .settings import DbtSettingsResource
+from .settings import DbtSettingsResource, dbt_data_tests_run
 
 KEPT_BUILD_FOLDERS = 10
 
@@ -57,7 +62,9 @@ class StripeDbtTranslator(DagsterDbtTranslator):
     # Not `project=`: dagster-dbt would put the DbtProject in every model's metadata, which the
     # UI shows as "[DbtProject] (unserializable)"; the resource's project_dir is the same project.
     manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=StripeDbtTranslator(),
+    dagster_dbt_translator=StripeDbtTranslator(
+        DagsterDbtTranslatorSettings(enable_asset_checks=dbt_data_tests_run())
+    ),
     pool=WAREHOUSE_POOL,
 )
 def stripe_dbt_models(
