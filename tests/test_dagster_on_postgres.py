@@ -1,15 +1,19 @@
 """Dagster deployed on PostgreSQL storage (DAGSTER_POSTGRES_URL): `make dev`'s webserver and
 daemon keep their runs, events and schedules in a real PostgreSQL 15 server (tests/postgres.py),
 and with the automation turned on the daemon syncs Stripe on its cron and the landing sensor
-loads raw and builds the models, which reconcile with the sandbox's ledger.
+loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, a launch
+from the UI (headless Chromium) while Stripe refuses the key shows one sentence and creates no
+run.
 """
 
 import time
 
 import pytest
+import requests
 import yaml
+from playwright.sync_api import sync_playwright
 
-from stripe_assets.sandbox.process import running_sandbox
+from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import (
     QUIET_GROUP,
@@ -22,7 +26,15 @@ from .conftest import (
 )
 from .postgres import PostgresServer, running_postgres
 from .test_configuration import launch_here
-from .test_dev_ui import free_port, graphql, stop, wait_for_asset_nodes
+from .test_dev_ui import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    free_port,
+    graphql,
+    stop,
+    wait_for_asset_nodes,
+)
 
 AUTOMATION_TIMEOUT_S = 900
 START_SENSOR = """
@@ -64,6 +76,30 @@ def sensor_runs(url: str) -> dict[str, list[str]]:
     return runs
 
 
+def materialize_with_the_key_revoked(url: str, sandbox: RunningSandbox) -> str:
+    """An asset materialized from its page in the UI (headless Chromium) while Stripe refuses
+    the key (revoked in the Dashboard, say): `make dev`'s guard asks Stripe before the webserver
+    creates a run, and the UI shows its sentence as a launch error. The key is accepted again
+    after. The dialog's text."""
+    keys = f"{sandbox.url}/_sandbox/keys"
+    requests.post(keys, json={"accepted": []}, timeout=30).raise_for_status()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/assets/stripe_landing/customers")
+            page.get_by_role("button", name="Materialize").first.click(timeout=60_000)
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_text("Stripe rejected").wait_for(timeout=60_000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "launch_refused.png")
+            text = dialog.inner_text()
+            browser.close()
+        return text
+    finally:
+        requests.post(keys, json={"accepted": [sandbox.api_key]}, timeout=30).raise_for_status()
+
+
 def test_the_daemon_runs_the_automation_on_postgres_storage(postgres: PostgresServer, tmp_path):
     instance_url = postgres.create_database("dagster")
     workspace, port = Workspace(tmp_path), free_port()
@@ -80,6 +116,9 @@ def test_the_daemon_runs_the_automation_on_postgres_storage(postgres: PostgresSe
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for_asset_nodes(url, process)
+            refused = materialize_with_the_key_revoked(url, sandbox)
+            assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in refused, refused
+            assert sensor_runs(url) == {}, "no run created: the UI marks nothing failed"
             for sensor in ("stripe_automation", "landing_zone_sensor"):
                 selector = {
                     "repositoryLocationName": "stripe_assets",

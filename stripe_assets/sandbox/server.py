@@ -3,7 +3,9 @@
 Latency, rate limiting and injected faults (FAULTS) live here, in front of `SandboxApi`, so the API
 semantics stay free of them and the same faults hit every endpoint alike. So does an outage:
 `POST /_sandbox/outage {"after": N}` answers every API request after the next N with Stripe's 500
-`api_error`, until `{"after": null}` ends it.
+`api_error`, until `{"after": null}` ends it. `POST /_sandbox/keys {"accepted": [...]}` replaces
+the keys the API accepts, as revoking or rolling a key in Stripe's Dashboard would: any other key
+is answered 401.
 """
 
 import base64
@@ -143,6 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.faults_lock:
                 self.server.outage_after = None if after is None else int(after) + 1
             self._send(200, {"outage_after": after})
+            return
+        if url.path == "/_sandbox/keys" and method == "POST":
+            self.server.api.api_keys = set(self._json_body().get("accepted", []))
+            self._send(200, {"accepted": len(self.server.api.api_keys)})
             return
         realism = self.server.realism
         if realism.latency_ms:

@@ -138,6 +138,27 @@ def require_accepted_key() -> None:
             raise ConfigurationError([str(error)]) from None
 
 
+def reads_stripe(variables: str) -> bool:
+    """Whether a launch (its GraphQL variables) may read Stripe: all but a raw rebuild and a
+    selection of assets without a landing one; a re-execution, which names no assets, may."""
+    if "stripe_raw_rebuild" in variables:
+        return False
+    return "assetSelection" not in variables or "stripe_landing" in variables
+
+
+def launch_problem(variables: str) -> str | None:
+    """Why a run the UI is about to launch would fail in its first step, or None: the settings
+    and, for a run that reads Stripe, the key. `make dev`'s guard asks before the webserver
+    creates the run (ui_guard.py says why)."""
+    try:
+        require_usable_configuration()
+        if reads_stripe(variables):
+            require_accepted_key()
+    except ConfigurationError as refused:
+        return " ".join(refused.problems)
+    return None
+
+
 def run() -> int:
     require_usable_configuration()
     prepare_dagster_home()
@@ -206,7 +227,7 @@ def dev() -> int:
     webserver_port = str(_free_loopback_port())  # behind the guard (ui_guard.py)
     with (
         stripe_endpoint(port=int(os.environ.get("SANDBOX_PORT", "12111"))),
-        UiGuard(UI_HOST, int(ui_port), int(webserver_port)),
+        UiGuard(UI_HOST, int(ui_port), int(webserver_port), preflight=launch_problem),
     ):
         print(f"Starting the Dagster UI at http://{UI_HOST}:{ui_port} (Ctrl-C to stop).")
         print(

@@ -14,11 +14,19 @@ webserver, on a loopback port of its own, except:
 
 Clients that send no `Origin` (scripts, curl, the tests) are let through: a browser always sends
 it with the requests above, so only pages can be told apart, and they are what is guarded against.
+
+It also asks, before the webserver sees a run launch, what would stop that run in its first
+step (`preflight`: a rejected key, a bad setting). The webserver records every materialization
+and check a run plans as it creates the run, so a run failing at once would show all of them
+failed; a launch the preflight refuses is answered with its sentence, as the UI shows a launch
+error, and no run is created.
 """
 
 import asyncio
+import json
 import re
 import threading
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
@@ -29,6 +37,11 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"}
 )
 MUTATION = re.compile(r"(^|[\s{}])mutation\b")
+# the UI's and the GraphQL API's ways to start runs
+LAUNCH = re.compile(
+    r"\b(launchPipelineExecution|launchRun|launchMultipleRuns|launchPipelineReexecution"
+    r"|launchRunReexecution|launchPartitionBackfill)\s*\("
+)
 
 
 def refusal(method: str, path: str, query: str, headers: dict[str, str], port: int) -> str | None:
@@ -48,12 +61,39 @@ def refusal(method: str, path: str, query: str, headers: dict[str, str], port: i
     return None
 
 
-class UiGuard:
-    """The guard on `listen_port`, in a thread of its own, passing requests to `upstream_port`."""
+def launch_of(body: bytes) -> tuple[str, str] | None:
+    """The field a GraphQL request launching runs answers under, and its variables as text."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+        return None
+    if not MUTATION.search(request["query"]) or not (launch := LAUNCH.search(request["query"])):
+        return None
+    return launch.group(1), json.dumps(request.get("variables") or {})
 
-    def __init__(self, host: str, listen_port: int, upstream_port: int):
+
+def launch_refused(field: str, sentence: str) -> dict:
+    """The answer of a launch that did not happen, shaped as the webserver's own errors."""
+    error = {"message": sentence, "stack": [], "errorChain": [], "className": "ConfigurationError"}
+    return {"data": {field: {"__typename": "PythonError", **error}}}
+
+
+class UiGuard:
+    """The guard on `listen_port`, in a thread of its own, passing requests to `upstream_port`;
+    `preflight(variables)` says why a run launch must not reach the webserver, or None."""
+
+    def __init__(
+        self,
+        host: str,
+        listen_port: int,
+        upstream_port: int,
+        preflight: Callable[[str], str | None] | None = None,
+    ):
         self.host, self.listen_port = host, listen_port
         self.upstream = f"http://127.0.0.1:{upstream_port}"
+        self.preflight = preflight
         self._started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._done: asyncio.Future | None = None
@@ -118,12 +158,17 @@ class UiGuard:
         url = f"{self.upstream}{request.rel_url}"
         if headers.get("upgrade", "").lower() == "websocket":
             return await self._websocket(request, url, forwarded)
+        body = request.content if request.body_exists else None
+        if self.preflight and request.method == "POST" and request.path.rstrip("/") == "/graphql":
+            body = await request.read()
+            if launch := launch_of(body):
+                field, variables = launch
+                loop = asyncio.get_running_loop()
+                # the preflight may ask Stripe: off the loop, which serves the UI meanwhile
+                if sentence := await loop.run_in_executor(None, self._judge, variables):
+                    return web.json_response(launch_refused(field, sentence))
         async with self._session.request(
-            request.method,
-            url,
-            headers=forwarded,
-            data=request.content if request.body_exists else None,
-            allow_redirects=False,
+            request.method, url, headers=forwarded, data=body, allow_redirects=False
         ) as answer:
             response = web.StreamResponse(status=answer.status, reason=answer.reason)
             for name, value in answer.headers.items():
@@ -134,6 +179,12 @@ class UiGuard:
                 await response.write(chunk)
             await response.write_eof()
             return response
+
+    def _judge(self, variables: str) -> str | None:
+        try:
+            return self.preflight(variables)
+        except Exception:  # noqa: BLE001 (the run, once launched, judges and says it)
+            return None
 
     async def _websocket(
         self, request: web.Request, url: str, forwarded: CIMultiDict

@@ -1,8 +1,10 @@
 """What the guard in front of `make dev`'s UI refuses (stripe_assets/tooling/ui_guard.py)."""
 
+import json
+
 import pytest
 
-from stripe_assets.tooling.ui_guard import refusal
+from stripe_assets.tooling.ui_guard import launch_of, launch_refused, refusal
 
 PORT = 3000
 LAUNCH = "mutation { launchRun(executionParams: {}) { __typename } }"
@@ -44,3 +46,67 @@ def test_what_a_web_page_could_send_is_refused_in_one_sentence(request_, says):
     reason = ask(**request_)
     assert reason is not None and says in reason
     assert reason.endswith(".") and reason.count(". ") == 0
+
+
+@pytest.mark.parametrize(
+    "body, launch",
+    [
+        ({"query": LAUNCH, "variables": {"a": 1}}, ("launchRun", '{"a": 1}')),
+        (  # the UI's Materialize button
+            {
+                "operationName": "LaunchPipelineExecution",
+                "query": "mutation LaunchPipelineExecution($executionParams: ExecutionParams!) "
+                "{ launchPipelineExecution(executionParams: $executionParams) { __typename } }",
+                "variables": {"executionParams": {"selector": {"jobName": "stripe_pipeline"}}},
+            },
+            ("launchPipelineExecution", '{"executionParams": {"selector": {"jobName": '),
+        ),
+        (
+            {"query": "mutation { launchPartitionBackfill(backfillParams: {}) { __typename } }"},
+            ("launchPartitionBackfill", "{}"),
+        ),
+        ({"query": "{ runsOrError { __typename } }"}, None),  # a query, not a launch
+        ({"query": "mutation { wipeAssets(assetPartitionRanges: []) { __typename } }"}, None),
+        ("not json", None),
+    ],
+)
+def test_run_launches_are_told_apart_for_the_preflight(body, launch):
+    found = launch_of(json.dumps(body).encode() if isinstance(body, dict) else body.encode())
+    if launch is None:
+        assert found is None
+    else:
+        assert found[0] == launch[0] and found[1].startswith(launch[1])
+
+
+def test_a_refused_launch_is_answered_as_the_webservers_own_errors():
+    answer = launch_refused("launchRun", "Stripe rejected STRIPE_API_KEY (401 Unauthorized).")
+    assert answer == {
+        "data": {
+            "launchRun": {
+                "__typename": "PythonError",
+                "message": "Stripe rejected STRIPE_API_KEY (401 Unauthorized).",
+                "stack": [],
+                "errorChain": [],
+                "className": "ConfigurationError",
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "variables, reads",
+    [
+        ({"params": {"selector": {"jobName": "stripe_pipeline"}}}, True),
+        ({"executionParams": {"selector": {"jobName": "stripe_raw_rebuild"}}}, False),
+        (
+            {"p": {"selector": {"assetSelection": [{"path": ["stripe_landing", "customers"]}]}}},
+            True,
+        ),
+        ({"p": {"selector": {"assetSelection": [{"path": ["analytics", "fct_mrr"]}]}}}, False),
+        ({"executionParams": {"executionMetadata": {"parentRunId": "abc"}}}, True),
+    ],
+)
+def test_the_key_is_asked_of_stripe_only_for_launches_that_read_it(variables, reads):
+    from stripe_assets.tooling.launcher import reads_stripe
+
+    assert reads_stripe(json.dumps(variables)) is reads
