@@ -6,6 +6,7 @@ DuckDB, the landing zone and a Dagster instance under pytest's temporary directo
 """
 
 import os
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -146,6 +147,13 @@ QUIET_GROUP = {
     "stderr": subprocess.DEVNULL,
     "start_new_session": True,
 }
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start(command: str, env: dict[str, str], **popen_options) -> subprocess.Popen:

@@ -9,7 +9,6 @@ every server command runs as it (`runuser`), in a folder of /tmp that user can r
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+
+from .conftest import free_port
 
 SERVER_USER = "postgres"  # the owner of the cluster's files when the tests run as root
 USER = "stripe_assets"
@@ -61,7 +62,7 @@ def running_postgres() -> Iterator[PostgresServer]:
     if as_owner:
         shutil.chown(folder, SERVER_USER)
         shutil.chown(folder / "password", SERVER_USER)
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     server = ["pg_ctl", "--pgdata", str(data), "--log", str(folder / "server.log")]
     try:
         _run(
@@ -83,9 +84,3 @@ def _run(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{command[0]} failed: {done.stdout}{done.stderr}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -4,7 +4,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from stripe_assets.settings import PROJECT_ROOT
 
-from .conftest import QUIET_GROUP, Workspace, start
+from .conftest import QUIET_GROUP, Workspace, free_port, start
 from .test_definitions import EXPECTED_GRAPH
 
 UI_STARTUP_TIMEOUT_S = 300
@@ -52,12 +51,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "ui"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_asset_nodes(url: str, process: subprocess.Popen) -> list[dict]:

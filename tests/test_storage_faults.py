@@ -8,7 +8,6 @@ shell or a notebook would hold it. Each time the pipeline runs as `make run` run
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from .conftest import (
     MotoS3,
     Workspace,
     assert_raw_equals_truth,
+    free_port,
     launch,
     pipeline_env,
     raw_rows,
@@ -110,12 +110,6 @@ def test_refused_aws_credentials_are_named(business: RunningSandbox, tmp_path):
         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
     )
     assert AWS["AWS_SECRET_ACCESS_KEY"] not in process.stdout.replace("testing", "")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_listening(endpoint: str) -> None:

@@ -2,12 +2,12 @@
 
 `landing_zone_sensor` sees each load dlt completes in the landing zone (its `_dlt_loads` marker;
 on S3 listed with `dagster_aws`'s `get_objects` from a LastModified cursor) and asks for a run
-loading the tables that load touched into raw and rebuilding the dbt models built on them (with
-the models those read). Loads
-written by any writer count: the automation's sync here, `make run`, another deployment. It
-starts stopped, like the automation sensor: turn both on in the UI (Automation), where they run
-under the daemon. DuckDB is written by one run at a time whatever starts them: every step that
-opens it is in the `duckdb` pool, limited to one (the instance's dagster.yaml).
+loading the tables that load touched into raw and rebuilding the dbt models built on them, with
+the models those read. Loads written by any writer count: the automation's sync here, `make
+run`, another deployment. It starts stopped, like the automation sensor: turn both on in the UI
+(Automation), where they run under the daemon. DuckDB is written by one run at a time whatever
+starts them: every step that opens it is in the `duckdb` pool, limited to one (the instance's
+dagster.yaml).
 """
 
 import json
