@@ -99,6 +99,7 @@ def graphql(url: str, query: str, variables: dict | None = None) -> dict:
     answer = requests.post(
         f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=180
     )
+    assert answer.ok, f"{answer.status_code} from the UI: {answer.text}"
     return answer.json()["data"]
 
 

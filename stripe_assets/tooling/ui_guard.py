@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, WSMsgType, web
 from multidict import CIMultiDict
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -131,8 +131,13 @@ class UiGuard:
             self._refused = refused
             self._started.set()
             return
+        # a new connection to the webserver per request: uvicorn closes an idle connection after
+        # 5 s, and a request sent on a pooled one as it closes would fail with nothing to retry
+        # it (a run launch must not be sent twice)
         async with ClientSession(
-            timeout=ClientTimeout(total=None), auto_decompress=False
+            connector=TCPConnector(force_close=True),
+            timeout=ClientTimeout(total=None),
+            auto_decompress=False,
         ) as session:
             self._session = session
             self._loop, self._done = (
@@ -167,9 +172,17 @@ class UiGuard:
                 # the preflight may ask Stripe: off the loop, which serves the UI meanwhile
                 if sentence := await loop.run_in_executor(None, self._judge, variables):
                     return web.json_response(launch_refused(field, sentence))
-        async with self._session.request(
-            request.method, url, headers=forwarded, data=body, allow_redirects=False
-        ) as answer:
+        try:
+            answer = await self._session.request(
+                request.method, url, headers=forwarded, data=body, allow_redirects=False
+            )
+        except ClientError as error:
+            return web.Response(
+                status=502,
+                text=f"The Dagster webserver behind this UI did not answer ({error!r}): see "
+                "`make dev`'s console for why.\n",
+            )
+        async with answer:
             response = web.StreamResponse(status=answer.status, reason=answer.reason)
             for name, value in answer.headers.items():
                 if name.lower() not in HOP_BY_HOP:

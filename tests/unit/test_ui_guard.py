@@ -1,10 +1,15 @@
 """What the guard in front of `make dev`'s UI refuses (stripe_assets/tooling/ui_guard.py)."""
 
 import json
+import socket
+import threading
 
 import pytest
+import requests
 
-from stripe_assets.tooling.ui_guard import launch_of, launch_refused, refusal
+from stripe_assets.tooling.ui_guard import UiGuard, launch_of, launch_refused, refusal
+
+from ..conftest import free_port
 
 PORT = 3000
 LAUNCH = "mutation { launchRun(executionParams: {}) { __typename } }"
@@ -110,3 +115,51 @@ def test_the_key_is_asked_of_stripe_only_for_launches_that_read_it(variables, re
     from stripe_assets.tooling.launcher import reads_stripe
 
     assert reads_stripe(json.dumps(variables)) is reads
+
+
+def serve_one_request_per_connection(listener: socket.socket) -> None:
+    """A webserver that answers the first request on each connection and drops any later one
+    unanswered, as uvicorn does to a request arriving just as it closes an idle connection."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except OSError:  # the listener was closed: the test is over
+            return
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}"
+            )
+            connection.recv(65536)  # the next request on this connection: left unanswered
+
+
+def test_each_request_reaches_the_webserver_on_a_connection_of_its_own():
+    """A pooled connection the webserver closes as the next request goes out would answer that
+    request with the guard's 500: the UI's polling every few seconds met exactly that."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        threading.Thread(
+            target=serve_one_request_per_connection, args=(listener,), daemon=True
+        ).start()
+        guard_port = free_port()
+        upstream_port = listener.getsockname()[1]
+        with UiGuard("127.0.0.1", guard_port, upstream_port), requests.Session() as browser:
+            answers = [
+                browser.post(f"http://127.0.0.1:{guard_port}/graphql", json={}, timeout=30)
+                for _ in range(3)
+            ]
+    assert [(answer.status_code, answer.text) for answer in answers] == [(200, "{}")] * 3
+
+
+def test_a_webserver_that_does_not_answer_is_named_in_one_sentence():
+    guard_port = free_port()
+    with UiGuard("127.0.0.1", guard_port, free_port()):
+        answer = requests.get(f"http://127.0.0.1:{guard_port}/assets", timeout=30)
+    assert answer.status_code == 502
+    assert answer.text.startswith("The Dagster webserver behind this UI did not answer"), (
+        answer.text
+    )
