@@ -7,6 +7,7 @@ these tests are about what reaches raw; the dbt layer is covered by the pipeline
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from stripe_assets.defs.stripe.extract import StripeSync
 from stripe_assets.defs.stripe.landing import finish_interrupted_loads
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.sandbox.server import FAULTS
+from stripe_assets.tooling.launcher import launch_problem
 
 from .conftest import assert_raw_equals_truth, raw_rows, stripe_resources
 
@@ -302,6 +304,18 @@ def test_a_landing_zone_is_not_filled_from_two_sources(tmp_path, monkeypatch):
     with running_sandbox("--customers", "10", "--api-key", own_key) as sandbox:
         assert sync(sandbox, tmp_path, monkeypatch).success
         landed = sorted(p.name for p in (tmp_path / "landing").rglob("*") if p.is_file())
+        # `make run`, `make check` and a launch from `make dev`'s UI refuse before a run exists
+        monkeypatch.setenv("STRIPE_API_BASE", sandbox.url)
+        monkeypatch.setenv("LANDING_BUCKET_URL", str(tmp_path / "landing"))
+        monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "stripe.duckdb"))
+        launch = json.dumps({"executionParams": {"mode": "default"}})
+        assert launch_problem(launch) is None, "the sandbox's key goes on syncing it"
+        monkeypatch.setenv("STRIPE_API_KEY", own_key)
+        refused = launch_problem(launch)
+        assert refused.startswith(
+            "The landing zone holds data read from the built-in sandbox, but STRIPE_API_KEY "
+            "reads Stripe's test mode"
+        ), refused
         before = requests_served(sandbox)
         result = sync(dataclasses.replace(sandbox, api_key=own_key), tmp_path, monkeypatch)
         assert not result.success

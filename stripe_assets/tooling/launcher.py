@@ -28,6 +28,7 @@ from stripe_assets.defs.stripe.client import (
     StripeClient,
     StripeUnreachable,
 )
+from stripe_assets.defs.stripe.extract import data_origin, mixed_origins
 from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
@@ -138,6 +139,16 @@ def require_accepted_key() -> None:
             raise ConfigurationError([str(error)]) from None
 
 
+def require_one_origin() -> None:
+    """A key reading other data than the landing zone holds (the sandbox's, then an account's)
+    stops before a run exists, for the reason require_accepted_key gives; the sync judges it
+    again, its state locked (extract.StripeSync._keep_to_one_origin)."""
+    api_key = StripeApiResource.from_environment().api_key
+    landed_from = StorageResource.from_environment().landed_origin()
+    if sentence := mixed_origins(landed_from, data_origin(api_key)):
+        raise ConfigurationError([sentence])
+
+
 def reads_stripe(variables: str) -> bool:
     """Whether a launch (its GraphQL variables) may read Stripe: all but a raw rebuild and a
     selection of assets without a landing one; a re-execution, which names no assets, may."""
@@ -148,12 +159,13 @@ def reads_stripe(variables: str) -> bool:
 
 def launch_problem(variables: str) -> str | None:
     """Why a run the UI is about to launch would fail in its first step, or None: the settings
-    and, for a run that reads Stripe, the key. `make dev`'s guard asks before the webserver
-    creates the run (ui_guard.py says why)."""
+    and, for a run that reads Stripe, the key and whose data it reads. `make dev`'s guard asks
+    before the webserver creates the run (ui_guard.py says why)."""
     try:
         require_usable_configuration()
         if reads_stripe(variables):
             require_accepted_key()
+            require_one_origin()
     except ConfigurationError as refused:
         return " ".join(refused.problems)
     return None
@@ -164,6 +176,7 @@ def run() -> int:
     prepare_dagster_home()
     with stripe_endpoint():
         require_accepted_key()
+        require_one_origin()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
@@ -182,6 +195,7 @@ def check() -> int:
     prepare_dagster_home()
     with stripe_endpoint():
         require_accepted_key()
+        require_one_origin()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 

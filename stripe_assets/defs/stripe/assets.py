@@ -25,7 +25,7 @@ from .client import STRIPE_API_VERSION, StripeApiError
 from .errors import user_facing
 from .extract import StripeSync, data_origin, extract_to_landing
 from .landing import DATASET, finish_interrupted_loads, landing_zone, write_manifests
-from .resources import StorageResource, StripeApiResource
+from .resources import LANDING_PIPELINE, RAW_PIPELINE, StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
 
 LANDING_GROUP = "stripe_landing"
@@ -92,7 +92,7 @@ def land(
         sync = StripeSync(
             stripe_api.client(), resources, stripe_api.start(), data_origin(stripe_api.api_key)
         )
-        with storage.exclusive("stripe_landing"):
+        with storage.exclusive(LANDING_PIPELINE):
             landed = extract_to_landing(storage.landing_pipeline(), sync)
             write_manifests(storage.landing_bucket_url, landed.load_ids, TABLES)
         if landed.failure is not None:
@@ -165,7 +165,7 @@ def stripe_raw(
     tables = _selected(context, raw_key)
     refresh = "drop_resources" if config.full_refresh else None
     try:
-        with storage.exclusive("stripe_raw"):
+        with storage.exclusive(RAW_PIPELINE):
             pipeline = storage.raw_pipeline()
             for load_id in finish_interrupted_loads(pipeline):
                 context.log.warning(f"Finished raw load {load_id}, left by an interrupted run.")

@@ -231,6 +231,18 @@ def data_origin(api_key: str) -> str:
     return f"Stripe's {'live' if '_live_' in api_key else 'test'} mode"
 
 
+def mixed_origins(landed_from: str | None, origin: str) -> str | None:
+    """Why a key reading `origin` must not sync into a landing zone holding data read from
+    `landed_from` (None: nothing yet), in one sentence; None when it may."""
+    if landed_from is None or landed_from == origin:
+        return None
+    return (
+        f"The landing zone holds data read from {landed_from}, but STRIPE_API_KEY reads "
+        f"{origin}: give each its own LANDING_BUCKET_URL and DUCKDB_PATH (`make clean` drops "
+        "what the sandbox left in data/), so the two never mix in raw."
+    )
+
+
 class StripeSync:
     """Decides, per run, what to read from Stripe and where the cursors move to."""
 
@@ -520,13 +532,8 @@ class StripeSync:
         """One landing zone, one source of data. `make run` fills data/ from the sandbox; a user
         who then sets their own key would otherwise get the sandbox's customers merged with
         theirs in raw, and test-mode objects with live ones. Checked before any request."""
-        landed_from = state.setdefault("origin", self.origin)
-        if landed_from != self.origin:
-            raise StripeApiError(
-                f"The landing zone holds data read from {landed_from}, but STRIPE_API_KEY reads "
-                f"{self.origin}: give each its own LANDING_BUCKET_URL and DUCKDB_PATH (`make "
-                "clean` drops what the sandbox left in data/), so the two never mix in raw."
-            )
+        if sentence := mixed_origins(state.setdefault("origin", self.origin), self.origin):
+            raise StripeApiError(sentence)
 
     def _newest_event(self) -> dict | None:
         page = self.client.get("/v1/events", {"limit": 1}, resource="events")

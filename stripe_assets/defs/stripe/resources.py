@@ -39,6 +39,10 @@ from .client import StripeClient
 from .landing import landing_destination
 from .warehouse import RAW_SCHEMA, connect, qualified, warehouse_destination
 
+# the dlt pipelines' names: their working folders under data/dlt/ carry them
+LANDING_PIPELINE = "stripe_landing"
+RAW_PIPELINE = "stripe_raw"
+
 
 class StripeApiResource(EnvironmentResource):
     """Read-only access to Stripe's API (or the sandbox) with one pinned API version."""
@@ -193,12 +197,22 @@ class StorageResource(EnvironmentResource):
         with exclusive_lock(self.data_dir / "dlt" / f"{pipeline_name}.lock"):
             yield
 
+    def landed_origin(self) -> str | None:
+        """Whose data (extract.data_origin) the syncs run on this machine put in the landing
+        zone, None before the first: read from the landing pipeline's state without its lock,
+        for a check before a run starts; the sync judges again, holding it."""
+        pipelines_dir = self.data_dir / "dlt"
+        if not (pipelines_dir / LANDING_PIPELINE).is_dir():
+            return None
+        state = dlt.attach(LANDING_PIPELINE, pipelines_dir=str(pipelines_dir)).state
+        return state.get("sources", {}).get("stripe", {}).get("origin")
+
     def landing_pipeline(self) -> dlt.Pipeline:
-        return self._pipeline("stripe_landing", landing_destination(self.landing_bucket_url))
+        return self._pipeline(LANDING_PIPELINE, landing_destination(self.landing_bucket_url))
 
     def raw_pipeline(self) -> dlt.Pipeline:
         return self._pipeline(
-            "stripe_raw", warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
+            RAW_PIPELINE, warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
         )
 
     def connect(self, read_only: bool = True):
