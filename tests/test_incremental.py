@@ -338,6 +338,15 @@ def test_a_warehouse_is_not_loaded_from_two_landing_zones(tmp_path, monkeypatch)
     with running_sandbox("--customers", "10", "--seed", "3") as sandbox:
         assert sync(sandbox, tmp_path, monkeypatch).success
         loaded = raw(tmp_path, "select count(*), max(_extracted_at) from raw.customers")
+        # `make run`, `make check` and a launch from `make dev`'s UI refuse before a run exists
+        monkeypatch.setenv("STRIPE_API_BASE", sandbox.url)
+        monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "stripe.duckdb"))
+        launch = json.dumps({"executionParams": {"mode": "default"}})
+        for landing, refused in (("landing", False), ("elsewhere", True)):
+            monkeypatch.setenv("LANDING_BUCKET_URL", str(tmp_path / landing))
+            problem = launch_problem(launch)
+            assert (problem or "").startswith("Raw ") is refused, problem
+        assert f"was loaded from another landing zone than {tmp_path / 'elsewhere'}" in problem
         result = sync(sandbox, tmp_path, monkeypatch, landing=str(tmp_path / "elsewhere"))
         assert not result.success
         [failure] = [e for e in result.all_events if e.is_step_failure]

@@ -7,6 +7,7 @@ at it; with the key set they use `STRIPE_API_BASE` (Stripe itself by default). R
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.defs.resources import require_valid_settings
+from stripe_assets.defs.stripe.assets import LANDING_GROUP
 from stripe_assets.defs.stripe.client import (
     UNREACHABLE_ATTEMPTS,
     StripeApiError,
@@ -29,7 +31,9 @@ from stripe_assets.defs.stripe.client import (
     StripeUnreachable,
 )
 from stripe_assets.defs.stripe.extract import data_origin, mixed_origins
+from stripe_assets.defs.stripe.landing import raw_from_another_zone
 from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
+from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA
 from stripe_assets.file_lock import exclusive_lock
 from stripe_assets.settings import (
     DBT_PROJECT_DIR,
@@ -149,23 +153,75 @@ def require_one_origin() -> None:
         raise ConfigurationError([sentence])
 
 
+def require_raw_from_this_zone() -> None:
+    """A warehouse whose raw was loaded from another landing zone stops before a run exists;
+    the raw load judges it again, its state locked (landing.AnotherLandingZone)."""
+    storage = StorageResource.from_environment()
+    if sentence := raw_from_another_zone(storage.landing_bucket_url, storage.raw_last_loads()):
+        raise ConfigurationError([sentence])
+
+
+def require_whole_run_startable() -> None:
+    """What would stop a run of the whole graph (`make run`, `make check`) in its first step,
+    asked before the run exists."""
+    require_accepted_key()
+    require_one_origin()
+    require_raw_from_this_zone()
+
+
+def selected_prefixes(variables: str) -> set[str] | None:
+    """The first parts of the asset keys a launch (its GraphQL variables) selects, or None
+    when it names no assets (a job, a re-execution): all of the job's may run."""
+    found: set[str] = set()
+    selecting = False
+
+    def walk(value) -> None:
+        nonlocal selecting
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if name == "assetSelection" and isinstance(item, list):
+                    selecting = True
+                    found.update(key["path"][0] for key in item if key.get("path"))
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(variables))
+    return found if selecting else None
+
+
 def reads_stripe(variables: str) -> bool:
-    """Whether a launch (its GraphQL variables) may read Stripe: all but a raw rebuild and a
-    selection of assets without a landing one; a re-execution, which names no assets, may."""
+    """Whether a launch may read Stripe: all but a raw rebuild and a selection without a
+    landing asset."""
     if "stripe_raw_rebuild" in variables:
         return False
-    return "assetSelection" not in variables or "stripe_landing" in variables
+    selected = selected_prefixes(variables)
+    return selected is None or LANDING_GROUP in selected
+
+
+def loads_raw(variables: str) -> bool:
+    """Whether a launch may load raw from the landing zone as it stands: all but a raw rebuild
+    (which reloads raw from it alone) and a selection without a raw asset."""
+    if "stripe_raw_rebuild" in variables:
+        return False
+    selected = selected_prefixes(variables)
+    return selected is None or RAW_SCHEMA in selected
 
 
 def launch_problem(variables: str) -> str | None:
-    """Why a run the UI is about to launch would fail in its first step, or None: the settings
-    and, for a run that reads Stripe, the key and whose data it reads. `make dev`'s guard asks
-    before the webserver creates the run (ui_guard.py says why)."""
+    """Why a run the UI is about to launch would fail in its first step, or None: the settings;
+    for a run that reads Stripe, the key and whose data it reads; for one that loads raw, the
+    landing zone raw was loaded from. `make dev`'s guard asks before the webserver creates the
+    run (ui_guard.py says why)."""
     try:
         require_usable_configuration()
         if reads_stripe(variables):
             require_accepted_key()
             require_one_origin()
+        if loads_raw(variables):
+            require_raw_from_this_zone()
     except ConfigurationError as refused:
         return " ".join(refused.problems)
     return None
@@ -175,8 +231,7 @@ def run() -> int:
     require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
-        require_accepted_key()
-        require_one_origin()
+        require_whole_run_startable()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 
@@ -194,8 +249,7 @@ def check() -> int:
     require_usable_configuration()
     prepare_dagster_home()
     with stripe_endpoint():
-        require_accepted_key()
-        require_one_origin()
+        require_whole_run_startable()
         prepare_manifest()
         from stripe_assets.tooling.run_summary import run_pipeline_with_summary
 

@@ -98,23 +98,28 @@ def test_a_refused_launch_is_answered_as_the_webservers_own_errors():
     }
 
 
+def selecting(*keys: str) -> dict:
+    return {"p": {"selector": {"assetSelection": [{"path": key.split("/")} for key in keys]}}}
+
+
 @pytest.mark.parametrize(
-    "variables, reads",
+    "variables, reads, loads",
     [
-        ({"params": {"selector": {"jobName": "stripe_pipeline"}}}, True),
-        ({"executionParams": {"selector": {"jobName": "stripe_raw_rebuild"}}}, False),
-        (
-            {"p": {"selector": {"assetSelection": [{"path": ["stripe_landing", "customers"]}]}}},
-            True,
-        ),
-        ({"p": {"selector": {"assetSelection": [{"path": ["analytics", "fct_mrr"]}]}}}, False),
-        ({"executionParams": {"executionMetadata": {"parentRunId": "abc"}}}, True),
+        ({"params": {"selector": {"jobName": "stripe_pipeline"}}}, True, True),
+        ({"executionParams": {"selector": {"jobName": "stripe_raw_rebuild"}}}, False, False),
+        (selecting("stripe_landing/customers"), True, False),
+        (selecting("stripe/customers", "analytics/fct_mrr"), False, True),
+        (selecting("analytics/fct_mrr"), False, False),
+        ({"executionParams": {"executionMetadata": {"parentRunId": "abc"}}}, True, True),
     ],
 )
-def test_the_key_is_asked_of_stripe_only_for_launches_that_read_it(variables, reads):
-    from stripe_assets.tooling.launcher import reads_stripe
+def test_stripe_and_the_landing_zone_are_asked_only_for_launches_that_use_them(
+    variables, reads, loads
+):
+    from stripe_assets.tooling.launcher import loads_raw, reads_stripe
 
     assert reads_stripe(json.dumps(variables)) is reads
+    assert loads_raw(json.dumps(variables)) is loads
 
 
 def serve_one_request_per_connection(listener: socket.socket) -> None:

@@ -9,7 +9,7 @@ short of its objects; a load landed before manifests existed, or whose run died 
 it and writing its manifest, is read as it is.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import dlt
 import fsspec
@@ -25,6 +25,7 @@ from stripe_assets.settings import aws_settings
 DATASET = "stripe"
 BATCH_ROWS = 10_000
 MANIFESTS = "_stripe_manifests"
+LANDING_ZONE_SOURCE = "stripe_landing_zone"  # the dlt source raw is loaded from
 
 
 def is_s3(bucket_url: str) -> bool:
@@ -141,6 +142,18 @@ class AnotherLandingZone(LandingZoneError):
         )
 
 
+def raw_from_another_zone(bucket_url: str, last_loads: Mapping[str, str]) -> str | None:
+    """Why raw, whose tables last took `last_loads` (table: load id), must not be loaded from
+    this landing zone (AnotherLandingZone's sentence), or None; asked before a run starts."""
+    if not last_loads:
+        return None
+    held = set(completed_load_ids(landing_filesystem(bucket_url), dataset_root(bucket_url)))
+    for table, load_id in sorted(last_loads.items()):
+        if load_id not in held:
+            return str(AnotherLandingZone(bucket_url, table, load_id))
+    return None
+
+
 def _read_new_loads(
     fs: fsspec.AbstractFileSystem, manifests: Manifests, bucket_url: str, table: str
 ) -> Iterator[pa.RecordBatch]:
@@ -174,9 +187,10 @@ def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
     return batch.rename_columns(names)
 
 
-@dlt.source(name="stripe_landing_zone", max_table_nesting=0)
+@dlt.source(name=LANDING_ZONE_SOURCE, max_table_nesting=0)
 def landing_zone(bucket_url: str, tables: list[str]) -> Iterator[DltResource]:
-    """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch."""
+    """Each table's landing loads not yet in raw, merged on `id` keeping the latest fetch; the
+    last one read is each resource's `last_load_id` in the raw pipeline's state."""
     fs = landing_filesystem(bucket_url)
     manifests = Manifests(fs, dataset_root(bucket_url))
     for table in tables:

@@ -36,7 +36,7 @@ from stripe_assets.settings import (
 
 from .catalog import select
 from .client import StripeClient
-from .landing import landing_destination
+from .landing import LANDING_ZONE_SOURCE, landing_destination
 from .warehouse import RAW_SCHEMA, connect, qualified, warehouse_destination
 
 # the dlt pipelines' names: their working folders under data/dlt/ carry them
@@ -199,21 +199,40 @@ class StorageResource(EnvironmentResource):
 
     def landed_origin(self) -> str | None:
         """Whose data (extract.data_origin) the syncs run on this machine put in the landing
-        zone, None before the first: read from the landing pipeline's state without its lock,
-        for a check before a run starts; the sync judges again, holding it."""
-        pipelines_dir = self.data_dir / "dlt"
-        if not (pipelines_dir / LANDING_PIPELINE).is_dir():
-            return None
-        state = dlt.attach(LANDING_PIPELINE, pipelines_dir=str(pipelines_dir)).state
+        zone, None before the first."""
+        state = self._saved_state(LANDING_PIPELINE, landing_destination(self.landing_bucket_url))
         return state.get("sources", {}).get("stripe", {}).get("origin")
+
+    def raw_last_loads(self) -> dict[str, str]:
+        """Each raw table's last landing load (table: load id), as raw's loads on this machine
+        recorded it; empty before the first."""
+        state = self._saved_state(RAW_PIPELINE, self._warehouse_destination())
+        resources = state.get("sources", {}).get(LANDING_ZONE_SOURCE, {}).get("resources", {})
+        return {
+            table: state["last_load_id"]
+            for table, state in resources.items()
+            if "last_load_id" in state
+        }
+
+    def _saved_state(self, pipeline_name: str, destination) -> dict:
+        """A dlt pipeline's state as its last run on this machine left it, read without its
+        lock and creating nothing: for checks before a run starts, which the run makes again
+        holding it."""
+        pipelines_dir = self.data_dir / "dlt"
+        if not (pipelines_dir / pipeline_name).is_dir():
+            return {}
+        return dlt.attach(
+            pipeline_name, pipelines_dir=str(pipelines_dir), destination=destination
+        ).state
+
+    def _warehouse_destination(self):
+        return warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
 
     def landing_pipeline(self) -> dlt.Pipeline:
         return self._pipeline(LANDING_PIPELINE, landing_destination(self.landing_bucket_url))
 
     def raw_pipeline(self) -> dlt.Pipeline:
-        return self._pipeline(
-            RAW_PIPELINE, warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
-        )
+        return self._pipeline(RAW_PIPELINE, self._warehouse_destination())
 
     def connect(self, read_only: bool = True):
         return connect(Path(self.duckdb_path), read_only=read_only)
