@@ -18,6 +18,8 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 
 from .conftest import LANDING_BUCKET, MotoS3, stripe_resources
 
+REVOKED = {8 * 60 + 15, 8 * 60 + 16}  # minutes of the automation test Stripe refuses the key
+
 
 @pytest.fixture(scope="module", autouse=True)
 def dbt_manifest() -> None:
@@ -130,11 +132,18 @@ def test_freshness_sensor_asks_for_every_freshness_check(monkeypatch, tmp_path):
     assert {key.name for key in request.asset_check_keys} == {"fresh"}
 
 
-def test_the_automation_syncs_on_its_cron_and_rebuilds_the_models_daily(monkeypatch, tmp_path):
+def test_the_automation_syncs_on_its_cron_and_rebuilds_the_models_daily(
+    sandbox, monkeypatch, tmp_path
+):
     """Evaluated as the automation sensor would, tick after tick, on a fresh instance: the
     landing assets are requested once per STRIPE_SYNC_CRON tick, every dbt model once per
-    DBT_BUILD_CRON tick, raw never (the landing sensor loads it), and nothing between ticks."""
+    DBT_BUILD_CRON tick, raw never (the landing sensor loads it), and nothing between ticks.
+    While Stripe refuses the key no sync is requested (its run would fail in its first step and
+    show every landing asset failed); the first evaluation after it is accepted again syncs."""
     monkeypatch.setenv("LANDING_BUCKET_URL", str(tmp_path / "landing"))
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "stripe.duckdb"))
+    monkeypatch.setenv("STRIPE_API_BASE", sandbox.url)
+    monkeypatch.setenv("STRIPE_API_KEY", sandbox.api_key)
     monkeypatch.setenv("STRIPE_SYNC_CRON", "15 */2 * * *")
     monkeypatch.setenv("DBT_BUILD_CRON", "0 6 * * *")
     from stripe_assets.definitions import build_definitions
@@ -155,8 +164,10 @@ def test_the_automation_syncs_on_its_cron_and_rebuilds_the_models_daily(monkeypa
         6 * 60 + 16: {"landing"},
         6 * 60 + 17: set(),
         7 * 60 + 5: set(),
-        8 * 60 + 15: {"landing"},
+        8 * 60 + 15: set(),  # the key revoked (REVOKED)
         8 * 60 + 16: set(),
+        8 * 60 + 17: {"landing"},  # accepted again: 8:15's tick is still to be synced
+        8 * 60 + 18: set(),
         30 * 60 + 5: {"landing", "models"},  # the next morning: both crons ticked meanwhile
         30 * 60 + 6: set(),
     }
@@ -164,6 +175,9 @@ def test_the_automation_syncs_on_its_cron_and_rebuilds_the_models_daily(monkeypa
     with dg.instance_for_test() as instance:
         for minute, expected in evaluations.items():
             at = datetime(2026, 3, 2, tzinfo=UTC).timestamp() + minute * 60
+            accepted = [] if minute in REVOKED else [sandbox.api_key]
+            keys = f"{sandbox.url}/_sandbox/keys"
+            requests.post(keys, json={"accepted": accepted}, timeout=30).raise_for_status()
             result = dg.evaluate_automation_conditions(
                 defs=defs,
                 instance=instance,

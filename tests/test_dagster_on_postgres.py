@@ -1,9 +1,9 @@
 """Dagster deployed on PostgreSQL storage (DAGSTER_POSTGRES_URL): `make dev`'s webserver and
 daemon keep their runs, events and schedules in a real PostgreSQL 15 server (tests/postgres.py),
 and with the automation turned on the daemon syncs Stripe on its cron and the landing sensor
-loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, a launch
-from the UI (headless Chromium) while Stripe refuses the key shows one sentence and creates no
-run.
+loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, while
+Stripe refuses the key, a launch from the UI (headless Chromium) shows one sentence and the
+automation's cron ticks pass: neither creates a run, so the UI marks nothing failed.
 """
 
 import time
@@ -45,6 +45,12 @@ mutation Start($selector: SensorSelector!) {
     ... on PythonError { message }
   }
 }"""
+TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    ... on Sensor { sensorState { ticks(limit: 10) { status timestamp } } }
+  }
+}"""
 RUNS = "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
 FAILURES = """
 query Failures($runId: ID!) {
@@ -76,28 +82,43 @@ def sensor_runs(url: str) -> dict[str, list[str]]:
     return runs
 
 
-def materialize_with_the_key_revoked(url: str, sandbox: RunningSandbox) -> str:
+def accept_keys(sandbox: RunningSandbox, *keys: str) -> None:
+    """The keys the sandbox takes from now on: none stands for a key revoked in the Dashboard."""
+    answer = requests.post(f"{sandbox.url}/_sandbox/keys", json={"accepted": keys}, timeout=30)
+    answer.raise_for_status()
+
+
+def materialize_from_the_ui(url: str) -> str:
     """An asset materialized from its page in the UI (headless Chromium) while Stripe refuses
-    the key (revoked in the Dashboard, say): `make dev`'s guard asks Stripe before the webserver
-    creates a run, and the UI shows its sentence as a launch error. The key is accepted again
-    after. The dialog's text."""
-    keys = f"{sandbox.url}/_sandbox/keys"
-    requests.post(keys, json={"accepted": []}, timeout=30).raise_for_status()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{url}/assets/stripe_landing/customers")
-            page.get_by_role("button", name="Materialize").first.click(timeout=60_000)
-            dialog = page.get_by_role("dialog")
-            dialog.get_by_text("Stripe rejected").wait_for(timeout=60_000)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=ARTIFACTS / "launch_refused.png")
-            text = dialog.inner_text()
-            browser.close()
-        return text
-    finally:
-        requests.post(keys, json={"accepted": [sandbox.api_key]}, timeout=30).raise_for_status()
+    the key: `make dev`'s guard asks Stripe before the webserver creates a run, and the UI shows
+    its sentence as a launch error. The dialog's text."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/assets/stripe_landing/customers")
+        page.get_by_role("button", name="Materialize").first.click(timeout=60_000)
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Stripe rejected").wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "launch_refused.png")
+        text = dialog.inner_text()
+        browser.close()
+    return text
+
+
+def wait_for_cron_ticks_evaluated(url: str, selector: dict, count: int) -> None:
+    """Until the automation sensor has evaluated in `count` distinct minutes: with
+    STRIPE_SYNC_CRON every minute, a cron tick has passed between the first and the last (the
+    first evaluation only starts the clock)."""
+    deadline = time.monotonic() + AUTOMATION_TIMEOUT_S
+    while True:
+        ticks = graphql(url, TICKS, {"selector": selector})["sensorOrError"]["sensorState"]
+        assert "FAILURE" not in {tick["status"] for tick in ticks["ticks"]}, ticks
+        minutes = {int(tick["timestamp"] // 60) for tick in ticks["ticks"]}
+        if len(minutes) >= count:
+            return
+        assert time.monotonic() < deadline, f"the automation evaluated in minutes {minutes}"
+        time.sleep(5)
 
 
 def test_the_daemon_runs_the_automation_on_postgres_storage(postgres: PostgresServer, tmp_path):
@@ -116,17 +137,23 @@ def test_the_daemon_runs_the_automation_on_postgres_storage(postgres: PostgresSe
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for_asset_nodes(url, process)
-            refused = materialize_with_the_key_revoked(url, sandbox)
+            accept_keys(sandbox)  # the key revoked
+            refused = materialize_from_the_ui(url)
             assert "Stripe rejected STRIPE_API_KEY (401 Unauthorized)" in refused, refused
-            assert sensor_runs(url) == {}, "no run created: the UI marks nothing failed"
-            for sensor in ("stripe_automation", "landing_zone_sensor"):
-                selector = {
+            selectors = {
+                sensor: {
                     "repositoryLocationName": "stripe_assets",
                     "repositoryName": "__repository__",
                     "sensorName": sensor,
                 }
+                for sensor in ("stripe_automation", "landing_zone_sensor")
+            }
+            for selector in selectors.values():
                 started = graphql(url, START_SENSOR, {"selector": selector})["startSensor"]
                 assert started["sensorState"]["status"] == "RUNNING", started
+            wait_for_cron_ticks_evaluated(url, selectors["stripe_automation"], count=2)
+            assert sensor_runs(url) == {}, "no run created: the UI marks nothing failed"
+            accept_keys(sandbox, sandbox.api_key)
             deadline = time.monotonic() + AUTOMATION_TIMEOUT_S
             while "SUCCESS" not in (runs := sensor_runs(url)).get("landing_zone_sensor", []):
                 assert time.monotonic() < deadline, f"the automation's runs: {runs}"

@@ -7,6 +7,7 @@ the UI. The conditions are built when the code location loads, so `AutomationRes
 values are read then (`automation_settings`); the freshness checks read theirs when they run.
 """
 
+import warnings
 from typing import Any
 
 import dagster as dg
@@ -59,10 +60,15 @@ def automation_settings() -> AutomationResource:
     return AutomationResource.from_environment()
 
 
-stripe_automation = dg.AutomationConditionSensorDefinition(
-    "stripe_automation",
-    target=dg.AssetSelection.all(),
-    minimum_interval_seconds=60,
-    description="Syncs Stripe on its cron and keeps the dbt models up to date. Starts stopped: "
-    "turn it on, with landing_zone_sensor, to run the pipeline unattended.",
-)
+# evaluated in the code location, not the daemon: the landing assets' ReadyToSync is our own
+# code (a beta parameter, chosen knowingly: the warning would be printed at every load)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    stripe_automation = dg.AutomationConditionSensorDefinition(
+        "stripe_automation",
+        target=dg.AssetSelection.all(),
+        minimum_interval_seconds=60,
+        use_user_code_server=True,
+        description="Syncs Stripe on its cron and keeps the dbt models up to date. Starts "
+        "stopped: turn it on, with landing_zone_sensor, to run the pipeline unattended.",
+    )

@@ -24,14 +24,7 @@ from dagster import DagsterInstance
 from stripe_assets.defs.dbt.project import prepare_manifest
 from stripe_assets.defs.resources import require_valid_settings
 from stripe_assets.defs.stripe.assets import LANDING_GROUP
-from stripe_assets.defs.stripe.client import (
-    UNREACHABLE_ATTEMPTS,
-    StripeApiError,
-    StripeClient,
-    StripeUnreachable,
-)
-from stripe_assets.defs.stripe.extract import data_origin, mixed_origins
-from stripe_assets.defs.stripe.landing import raw_from_another_zone
+from stripe_assets.defs.stripe.preflight import key_problem, origin_problem, raw_zone_problem
 from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA
 from stripe_assets.file_lock import exclusive_lock
@@ -129,35 +122,19 @@ def require_usable_configuration(*port_variables: str) -> None:
 
 def require_accepted_key() -> None:
     """A key Stripe rejects, or an API that cannot be reached at all, stops the command before a
-    run exists: a run failing in its first step would mark every asset and check failed in the
-    UI, though no data changed. One cheap request (the first customer) tells; anything else is
-    left for the run to judge."""
-    api = StripeApiResource.from_environment()
-    client = StripeClient(
-        api.api_key, api.api_base, timeout_s=api.timeout_s, max_attempts=UNREACHABLE_ATTEMPTS
-    )
-    try:
-        client.get("/v1/customers", {"limit": 1}, resource="customers", handled=(403,))
-    except StripeApiError as error:
-        if error.status == 401 or isinstance(error, StripeUnreachable):
-            raise ConfigurationError([str(error)]) from None
+    run exists (preflight.py says why)."""
+    if sentence := key_problem(StripeApiResource.from_environment()):
+        raise ConfigurationError([sentence])
 
 
 def require_one_origin() -> None:
-    """A key reading other data than the landing zone holds (the sandbox's, then an account's)
-    stops before a run exists, for the reason require_accepted_key gives; the sync judges it
-    again, its state locked (extract.StripeSync._keep_to_one_origin)."""
-    api_key = StripeApiResource.from_environment().api_key
-    landed_from = StorageResource.from_environment().landed_origin()
-    if sentence := mixed_origins(landed_from, data_origin(api_key)):
+    api, storage = StripeApiResource.from_environment(), StorageResource.from_environment()
+    if sentence := origin_problem(api, storage):
         raise ConfigurationError([sentence])
 
 
 def require_raw_from_this_zone() -> None:
-    """A warehouse whose raw was loaded from another landing zone stops before a run exists;
-    the raw load judges it again, its state locked (landing.AnotherLandingZone)."""
-    storage = StorageResource.from_environment()
-    if sentence := raw_from_another_zone(storage.landing_bucket_url, storage.raw_last_loads()):
+    if sentence := raw_zone_problem(StorageResource.from_environment()):
         raise ConfigurationError([sentence])
 
 

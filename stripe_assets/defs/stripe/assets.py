@@ -25,6 +25,7 @@ from .client import STRIPE_API_VERSION, StripeApiError
 from .errors import user_facing
 from .extract import StripeSync, data_origin, extract_to_landing
 from .landing import DATASET, finish_interrupted_loads, landing_zone, write_manifests
+from .preflight import ReadyToSync
 from .resources import LANDING_PIPELINE, RAW_PIPELINE, StorageResource, StripeApiResource
 from .warehouse import RAW_SCHEMA
 
@@ -199,8 +200,9 @@ stripe_landing = landing_assets(TABLES)
 def assets() -> dg.Definitions:
     """Built from the settings as the code location loads: the tables a sync reads are landing
     assets of the multi-asset, those STRIPE_RESOURCES leaves out plain specs, and every landing
-    asset the multi-asset holds syncs on STRIPE_SYNC_CRON."""
-    on_cron = dg.AutomationCondition.on_cron(automation_settings().sync_cron)
+    asset the multi-asset holds syncs on STRIPE_SYNC_CRON, when a sync would get past its first
+    step (preflight.py)."""
+    on_cron = dg.AutomationCondition.on_cron(automation_settings().sync_cron) & ReadyToSync()
     synced = StripeApiResource.from_environment().tables()
     landing = landing_assets(synced) if synced != TABLES else stripe_landing
     return dg.Definitions(

@@ -22,6 +22,7 @@ from stripe_assets.settings import aws_settings
 from .assets import LANDING_GROUP, RAW_GROUP, raw_key
 from .catalog import TABLES
 from .landing import dataset_root, is_s3, landing_filesystem
+from .preflight import raw_zone_problem
 from .resources import StorageResource
 
 MARKERS = "_dlt_loads"
@@ -133,6 +134,8 @@ def landing_zone_sensor(
     new = cursor.unseen(list_markers(storage.landing_bucket_url, cursor.modified_at))
     if not new:
         return dg.SkipReason("No new landing load.")
+    if problem := raw_zone_problem(storage):  # the loads wait, unseen, until it is fixed
+        return dg.SkipReason(problem)
     load_ids = [marker.load_id for marker in new]
     tables = tables_in_loads(storage.landing_bucket_url, load_ids)
     next_cursor = cursor.advanced(new).dump()
