@@ -10,6 +10,10 @@
 
 {#- Aggregate: least common multiple of a BIGINT expression over the group (nulls ignored; 1 for none). -#}
 {% macro lcm_agg(expression) -%}
+    {{ return(adapter.dispatch('lcm_agg', 'stripe_revenue')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__lcm_agg(expression) -%}
     list_reduce(
         list({{ expression }}) filter (where {{ expression }} is not null),
         lambda a, b: lcm(a, b),
@@ -22,6 +26,40 @@
     nearest integer, halves away from zero, with integer arithmetic only.
 -#}
 {% macro round_fraction_half_up(numerator, denominator) -%}
-    ((2 * cast({{ numerator }} as hugeint) + cast({{ denominator }} as hugeint))
-        // (2 * cast({{ denominator }} as hugeint)))
+    {%- set exact = type_exact_integer() -%}
+    {{ integer_divide(
+        '2 * cast(' ~ numerator ~ ' as ' ~ exact ~ ') + cast(' ~ denominator ~ ' as ' ~ exact ~ ')',
+        '2 * cast(' ~ denominator ~ ' as ' ~ exact ~ ')'
+    ) }}
+{%- endmacro %}
+
+{#-
+    The integer type exact arithmetic is carried in: wide enough for a numerator over the
+    least common multiple of a month's denominators times 10000 per stacked discount.
+-#}
+{% macro type_exact_integer() -%}
+    {{ return(adapter.dispatch('type_exact_integer', 'stripe_revenue')()) }}
+{%- endmacro %}
+
+{% macro duckdb__type_exact_integer() -%}
+    hugeint
+{%- endmacro %}
+
+{#- The integer quotient of two non-negative integers (exact, any width). -#}
+{% macro integer_divide(dividend, divisor) -%}
+    {{ return(adapter.dispatch('integer_divide', 'stripe_revenue')(dividend, divisor)) }}
+{%- endmacro %}
+
+{% macro duckdb__integer_divide(dividend, divisor) -%}
+    (({{ dividend }}) // ({{ divisor }}))
+{%- endmacro %}
+
+{#- A double-precision float, for the approximate `_minor` columns beside the exact ones
+    (dbt's type_float is single precision on some engines). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'stripe_revenue')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
 {%- endmacro %}

@@ -9,11 +9,16 @@
 -#}
 
 {% macro latest_stripe_rows(table) -%}
-    select * from {{ stripe_source_with_every_column(table) }}
-    qualify row_number() over (
-        partition by id
-        order by _extracted_at desc, _landing_load_id desc
-    ) = 1
+    select * from (
+        select
+            fetched.*,
+            row_number() over (
+                partition by id
+                order by _extracted_at desc, _landing_load_id desc
+            ) as fetch_recency
+        from {{ stripe_source_with_every_column(table) }} as fetched
+    ) as ranked
+    where fetch_recency = 1
 {%- endmacro %}
 
 {#-

@@ -46,6 +46,6 @@
     generate_series(
         cast({{ first_month }} as timestamp),
         cast({{ last_month }} as timestamp),
-        interval 1 month
+        interval '1 month'
     ) as spine(month_start)
 {%- endmacro %}

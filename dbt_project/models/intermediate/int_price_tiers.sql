@@ -18,21 +18,12 @@ tiers as (
     select
         prices.price_id,
         prices.tiers_mode,
-        positions.tier_index + 1 as tier_number,
-        cast(json_extract_string(prices.tiers, '$[' || positions.tier_index || '].up_to') as bigint)
-            as up_to,
-        cast(
-            json_extract_string(prices.tiers, '$[' || positions.tier_index || '].unit_amount')
-            as bigint
-        ) as unit_amount,
-        cast(
-            json_extract_string(prices.tiers, '$[' || positions.tier_index || '].flat_amount')
-            as bigint
-        ) as flat_amount
+        listed.element_position as tier_number,
+        cast({{ json_text('listed.element', '$.up_to') }} as bigint) as up_to,
+        cast({{ json_text('listed.element', '$.unit_amount') }} as bigint) as unit_amount,
+        cast({{ json_text('listed.element', '$.flat_amount') }} as bigint) as flat_amount
     from prices
-    cross join lateral (
-        select unnest(range(cast(json_array_length(prices.tiers) as bigint))) as tier_index
-    ) as positions
+    cross join lateral {{ json_array_elements('prices.tiers') }} as listed
 
 ),
 

@@ -124,7 +124,7 @@ periods as (
         period_starts.counted_from_at,
         least(
             min(unpaid_gaps.unpaid_from_at),
-            any_value(service.ended_at)
+            {{ dbt.any_value("service.ended_at") }}
         ) as counted_until_at
     from period_starts
     inner join service

@@ -43,16 +43,12 @@ coupons as (
 own_discounts as (
 
     select
-        subscription_id,
+        subscriptions.subscription_id,
         false as is_customer_discount,
-        unnest(
-            list_transform(
-                json_extract(discounts, '$[*]'),
-                lambda discount, position: {'discount': discount, 'discount_position': position}
-            ),
-            recursive := true
-        )
+        listed.element as discount,
+        listed.element_position as discount_position
     from subscriptions
+    cross join lateral {{ json_array_elements('subscriptions.discounts') }} as listed
 
 ),
 
@@ -79,9 +75,9 @@ removals as (
 
 invoiced_discounts as (
 
-    select invoices.customer_id, invoices.created_at, shown.discount
+    select invoices.customer_id, invoices.created_at, shown.element as discount
     from invoices
-    cross join lateral (select unnest(json_extract(invoices.discounts, '$[*]')) as discount) as shown
+    cross join lateral {{ json_array_elements('invoices.discounts') }} as shown
 
 ),
 
@@ -93,23 +89,34 @@ customers_discounts as (
         customer_id,
         discount_id,
         discount,
-        min(source_rank) over seen_discount = 2 as is_only_invoiced,
-        max(invoiced_at) over seen_discount as last_invoiced_at
+        is_only_invoiced,
+        last_invoiced_at
     from (
-        select customer_id, discount, 1 as source_rank, null as invoiced_at
-        from customers
-        union all
-        select customer_id, discount, 2, created_at
-        from invoiced_discounts
-    ) as seen
-    cross join lateral (select json_extract_string(discount, '$.id') as discount_id)
-    where json_type(discount) = 'OBJECT'
-        and json_extract_string(discount, '$.subscription') is null
-        and json_extract_string(discount, '$.subscription_item') is null
-        and json_extract_string(discount, '$.invoice') is null
-        and json_extract_string(discount, '$.invoice_item') is null
-    window seen_discount as (partition by customer_id, discount_id)
-    qualify row_number() over (partition by customer_id, discount_id order by source_rank) = 1
+        select
+            customer_id,
+            discount_id,
+            discount,
+            min(source_rank) over seen_discount = 2 as is_only_invoiced,
+            max(invoiced_at) over seen_discount as last_invoiced_at,
+            row_number() over (
+                partition by customer_id, discount_id order by source_rank
+            ) as source_order
+        from (
+            select customer_id, discount, 1 as source_rank, null as invoiced_at
+            from customers
+            union all
+            select customer_id, discount, 2, created_at
+            from invoiced_discounts
+        ) as seen
+        cross join lateral (select {{ json_text('discount', '$.id') }} as discount_id)
+        where {{ json_is_object('discount') }}
+            and {{ json_text('discount', '$.subscription') }} is null
+            and {{ json_text('discount', '$.subscription_item') }} is null
+            and {{ json_text('discount', '$.invoice') }} is null
+            and {{ json_text('discount', '$.invoice_item') }} is null
+        window seen_discount as (partition by customer_id, discount_id)
+    ) as sources
+    where source_order = 1
 
 ),
 
@@ -120,7 +127,7 @@ shown_gone as (
     select
         customers_discounts.customer_id,
         customers_discounts.discount_id,
-        coalesce(min(later.created_at), any_value(customers.extracted_at)) as gone_by
+        coalesce(min(later.created_at), {{ dbt.any_value("customers.extracted_at") }}) as gone_by
     from customers_discounts
     inner join customers
         on customers_discounts.customer_id = customers.customer_id
@@ -158,10 +165,10 @@ discounts as (
         every_discount.discount_position,
         ends.discount_id,
         coalesce(
-            json_extract(every_discount.discount, '$.source.coupon'),
-            json_extract(every_discount.discount, '$.coupon')
+            {{ json_value('every_discount.discount', '$.source.coupon') }},
+            {{ json_value('every_discount.discount', '$.coupon') }}
         ) as coupon,
-        {{ epoch_to_timestamp("json_extract_string(every_discount.discount, '$.start')") }}
+        {{ epoch_to_timestamp(json_text('every_discount.discount', '$.start')) }}
             as discount_start_at,
         -- the earliest of its `end`, its removal and the instant it shows gone
         (
@@ -180,38 +187,48 @@ discounts as (
     ) as every_discount
     cross join lateral (
         select
-            json_extract_string(every_discount.discount, '$.id') as discount_id,
-            {{ epoch_to_timestamp("json_extract_string(every_discount.discount, '$.end')") }}
+            {{ json_text('every_discount.discount', '$.id') }} as discount_id,
+            {{ epoch_to_timestamp(json_text('every_discount.discount', '$.end')) }}
                 as scheduled_end_at
     ) as ends
     left join removals
         on ends.discount_id = removals.discount_id
     -- a bare id would mean the object was not expanded: no coupon to read
-    where json_type(every_discount.discount) = 'OBJECT'
+    where {{ json_is_object('every_discount.discount') }}
 
 ),
 
 expanded_coupons as (
 
     select
-        discounts.* exclude (coupon),
-        json_extract_string(coupon, '$.id') as coupon_id,
-        json_extract_string(coupon, '$.name') as coupon_name,
-        json_extract_string(coupon, '$.duration') as coupon_duration,
-        cast(json_extract_string(coupon, '$.duration_in_months') as bigint)
+        discounts.subscription_id,
+        discounts.is_customer_discount,
+        discounts.discount_position,
+        discounts.discount_id,
+        discounts.discount_start_at,
+        discounts.discount_end_at,
+        {{ json_text('coupon', '$.id') }} as coupon_id,
+        {{ json_text('coupon', '$.name') }} as coupon_name,
+        {{ json_text('coupon', '$.duration') }} as coupon_duration,
+        cast({{ json_text('coupon', '$.duration_in_months') }} as bigint)
             as coupon_duration_in_months,
-        cast(json_extract_string(coupon, '$.percent_off') as decimal(5, 2)) as percent_off,
-        cast(json_extract_string(coupon, '$.amount_off') as bigint) as amount_off,
-        lower(json_extract_string(coupon, '$.currency')) as amount_off_currency
+        cast({{ json_text('coupon', '$.percent_off') }} as decimal(5, 2)) as percent_off,
+        cast({{ json_text('coupon', '$.amount_off') }} as bigint) as amount_off,
+        lower({{ json_text('coupon', '$.currency') }}) as amount_off_currency
     from discounts
-    where json_type(coupon) = 'OBJECT'
+    where {{ json_is_object('coupon') }}
 
 ),
 
 listed_coupons as (
 
     select
-        discounts.* exclude (coupon),
+        discounts.subscription_id,
+        discounts.is_customer_discount,
+        discounts.discount_position,
+        discounts.discount_id,
+        discounts.discount_start_at,
+        discounts.discount_end_at,
         coupons.coupon_id,
         coupons.coupon_name,
         coupons.duration as coupon_duration,
@@ -221,8 +238,8 @@ listed_coupons as (
         coupons.currency as amount_off_currency
     from discounts
     inner join coupons
-        on discounts.coupon ->> '$' = coupons.coupon_id
-    where json_type(discounts.coupon) = 'VARCHAR'
+        on {{ json_text('discounts.coupon', '$') }} = coupons.coupon_id
+    where {{ json_is_string('discounts.coupon') }}
 
 ),
 

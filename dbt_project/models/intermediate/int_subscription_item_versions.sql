@@ -65,26 +65,62 @@ invoice_line_items as (
 
 ),
 
+proration_lines as (
+
+    -- each proration line, ranked within its change (the item and the instant) by amount
+    select
+        subscription_item_id,
+        period_start_at as changed_at,
+        price_id,
+        quantity,
+        count(*) over change_lines as lines,
+        min(amount) over change_lines as lowest_amount,
+        max(amount) over change_lines as highest_amount,
+        row_number() over (
+            partition by subscription_item_id, period_start_at order by amount, invoice_item_id
+        ) as from_lowest,
+        row_number() over (
+            partition by subscription_item_id, period_start_at
+            order by amount desc, invoice_item_id
+        ) as from_highest
+    from invoice_items
+    where is_proration and subscription_item_id is not null
+    window change_lines as (partition by subscription_item_id, period_start_at)
+
+),
+
 item_changes as (
 
     select
         subscription_item_id,
-        period_start_at as changed_at,
-        -- a lone line is a credit only when negative (a debit alone names no old state) ...
-        case when count(*) > 1 or min(amount) < 0 then arg_min(price_id, amount) end
-            as price_id_before,
-        case when count(*) > 1 or min(amount) < 0 then arg_min(quantity, amount) end
-            as quantity_before,
-        -- ... and a debit only when not negative (a credit alone names no new state)
-        case when count(*) > 1 or max(amount) >= 0 then arg_max(price_id, amount) end
-            as price_id_after,
-        case when count(*) > 1 or max(amount) >= 0 then arg_max(quantity, amount) end
-            as quantity_after
-    from invoice_items
-    where is_proration and subscription_item_id is not null
-    group by
-        subscription_item_id,
-        period_start_at
+        changed_at,
+        -- the lowest line is the credit: a lone line only when negative (a debit alone names
+        -- no old state) ...
+        case when lines > 1 or lowest_amount < 0 then price_id end as price_id_before,
+        case when lines > 1 or lowest_amount < 0 then quantity end as quantity_before,
+        -- ... and the highest the debit: a lone line only when not negative (a credit alone
+        -- names no new state)
+        case when lines > 1 or highest_amount >= 0 then highest_price_id end as price_id_after,
+        case when lines > 1 or highest_amount >= 0 then highest_quantity end as quantity_after
+    from (
+        select
+            subscription_item_id,
+            changed_at,
+            lines,
+            lowest_amount,
+            highest_amount,
+            max(case when from_lowest = 1 then price_id end) as price_id,
+            max(case when from_lowest = 1 then quantity end) as quantity,
+            max(case when from_highest = 1 then price_id end) as highest_price_id,
+            max(case when from_highest = 1 then quantity end) as highest_quantity
+        from proration_lines
+        group by
+            subscription_item_id,
+            changed_at,
+            lines,
+            lowest_amount,
+            highest_amount
+    ) as changes_lines
 
 ),
 
@@ -94,8 +130,8 @@ billed_periods as (
     select
         invoice_line_items.subscription_item_id,
         invoice_line_items.period_start_at as billed_from_at,
-        any_value(invoice_line_items.price_id) as price_id,
-        any_value(invoice_line_items.quantity) as quantity
+        {{ dbt.any_value("invoice_line_items.price_id") }} as price_id,
+        {{ dbt.any_value("invoice_line_items.quantity") }} as quantity
     from invoice_line_items
     inner join prices
         on invoice_line_items.price_id = prices.price_id
@@ -127,25 +163,44 @@ first_credits as (
 
     select
         subscription_item_id,
-        arg_min(
-            {'at': changed_at, 'price_id': price_id_before, 'quantity': quantity_before},
-            changed_at
-        ) as first_credit
-    from item_changes
-    where price_id_before is not null
-    group by subscription_item_id
+        changed_at as first_credit_at,
+        price_id_before as first_credit_price_id,
+        quantity_before as first_credit_quantity
+    from (
+        select
+            item_changes.*,
+            row_number() over (
+                partition by subscription_item_id order by changed_at
+            ) as credit_order
+        from item_changes
+        where price_id_before is not null
+    ) as credits
+    where credit_order = 1
 
 ),
 
 known_ends as (
 
+    -- the first and the last state known, the one of lowest precedence at a shared instant
     select
         subscription_item_id,
-        arg_min({'at': known_from_at, 'price_id': price_id, 'quantity': quantity}, known_from_at)
-            as first_known,
-        arg_max({'at': known_from_at, 'price_id': price_id, 'quantity': quantity}, known_from_at)
-            as last_known
-    from known_states
+        max(case when from_first = 1 then known_from_at end) as first_known_at,
+        max(case when from_first = 1 then price_id end) as first_known_price_id,
+        max(case when from_first = 1 then quantity end) as first_known_quantity,
+        max(case when from_last = 1 then known_from_at end) as last_known_at,
+        max(case when from_last = 1 then price_id end) as last_known_price_id,
+        max(case when from_last = 1 then quantity end) as last_known_quantity
+    from (
+        select
+            known_states.*,
+            row_number() over (
+                partition by subscription_item_id order by known_from_at, precedence
+            ) as from_first,
+            row_number() over (
+                partition by subscription_item_id order by known_from_at desc, precedence
+            ) as from_last
+        from known_states
+    ) as ordered_states
     group by subscription_item_id
 
 ),
@@ -158,9 +213,15 @@ first_and_last as (
         subscription_items.price_id,
         subscription_items.quantity,
         subscription_items.current_period_end_at,
-        first_credits.first_credit,
-        known_ends.first_known,
-        known_ends.last_known
+        first_credits.first_credit_at,
+        first_credits.first_credit_price_id,
+        first_credits.first_credit_quantity,
+        known_ends.first_known_at,
+        known_ends.first_known_price_id,
+        known_ends.first_known_quantity,
+        known_ends.last_known_at,
+        known_ends.last_known_price_id,
+        known_ends.last_known_quantity
     from subscription_items
     left join first_credits
         on subscription_items.subscription_item_id = first_credits.subscription_item_id
@@ -182,14 +243,14 @@ boundaries as (
         subscription_item_id,
         created_at,
         case
-            when first_credit.at <= coalesce(first_known.at, first_credit.at)
-                then first_credit.price_id
-            else coalesce(first_known.price_id, price_id)
+            when first_credit_at <= coalesce(first_known_at, first_credit_at)
+                then first_credit_price_id
+            else coalesce(first_known_price_id, price_id)
         end,
         case
-            when first_credit.at <= coalesce(first_known.at, first_credit.at)
-                then first_credit.quantity
-            else coalesce(first_known.quantity, quantity)
+            when first_credit_at <= coalesce(first_known_at, first_credit_at)
+                then first_credit_quantity
+            else coalesce(first_known_quantity, quantity)
         end,
         3
     from first_and_last
@@ -200,33 +261,51 @@ boundaries as (
     -- is now, from the next period it is billed for
     select
         subscription_item_id,
-        coalesce(current_period_end_at, last_known.at),
+        coalesce(current_period_end_at, last_known_at),
         price_id,
         quantity,
         0
     from first_and_last
-    where last_known.at is not null
-        and (last_known.price_id, last_known.quantity) is distinct from (price_id, quantity)
+    where last_known_at is not null
+        and (
+            last_known_price_id is distinct from price_id
+            or last_known_quantity is distinct from quantity
+        )
 
 ),
 
 states as (
 
-    select *
-    from boundaries
-    qualify row_number() over (
-        partition by subscription_item_id, known_from_at order by precedence
-    ) = 1
+    -- one state per instant: the one of lowest precedence
+    select subscription_item_id, known_from_at, price_id, quantity
+    from (
+        select
+            boundaries.*,
+            row_number() over (
+                partition by subscription_item_id, known_from_at order by precedence
+            ) as instant_order
+        from boundaries
+    ) as ranked
+    where instant_order = 1
 
 ),
 
 changes as (
 
-    select *
-    from states
-    qualify (price_id, quantity) is distinct from lag((price_id, quantity)) over (
-        partition by subscription_item_id order by known_from_at
-    )
+    -- the instants the state changes at, the first included
+    select subscription_item_id, known_from_at, price_id, quantity
+    from (
+        select
+            states.*,
+            row_number() over item_states as state_order,
+            lag(price_id) over item_states as price_id_before,
+            lag(quantity) over item_states as quantity_before
+        from states
+        window item_states as (partition by subscription_item_id order by known_from_at)
+    ) as sequenced
+    where state_order = 1
+        or price_id is distinct from price_id_before
+        or quantity is distinct from quantity_before
 
 ),
 
@@ -284,12 +363,17 @@ priced as (
         case
             when prices.billing_scheme = 'tiered' then tiered_amounts.period_amount
             when prices.transform_quantity_divide_by is not null
-                then cast(prices.unit_amount as hugeint) * case prices.transform_quantity_round
-                    when 'down' then versions.quantity // prices.transform_quantity_divide_by
-                    else (versions.quantity + prices.transform_quantity_divide_by - 1)
-                        // prices.transform_quantity_divide_by
-                end
-            else cast(prices.unit_amount as hugeint) * versions.quantity
+                then cast(prices.unit_amount as {{ type_exact_integer() }})
+                    * case prices.transform_quantity_round
+                        when 'down' then {{ integer_divide(
+                            'versions.quantity', 'prices.transform_quantity_divide_by'
+                        ) }}
+                        else {{ integer_divide(
+                            'versions.quantity + prices.transform_quantity_divide_by - 1',
+                            'prices.transform_quantity_divide_by'
+                        ) }}
+                    end
+            else cast(prices.unit_amount as {{ type_exact_integer() }}) * versions.quantity
         end as period_amount,
         prices.recurring_interval,
         coalesce(prices.recurring_interval_count, 1) as recurring_interval_count,
@@ -333,7 +417,7 @@ final as (
         currency,
         price_currency,
         unit_amount,
-        cast(period_amount as hugeint) as period_amount,
+        cast(period_amount as {{ type_exact_integer() }}) as period_amount,
         recurring_interval,
         recurring_interval_count,
         recurring_usage_type,
@@ -343,7 +427,7 @@ final as (
                 when is_mrr_eligible
                     then greatest(coalesce(period_amount, 0) * periods_per_year, 0)
                 else 0
-            end as hugeint
+            end as {{ type_exact_integer() }}
         ) as monthly_amount_numerator,
         cast(12 * recurring_interval_count as bigint) as monthly_amount_denominator
     from priced

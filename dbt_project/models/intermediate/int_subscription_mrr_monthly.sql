@@ -12,7 +12,7 @@
     spread over the months of that period; never below zero.
 -#}
 
-with
+with recursive
 
 subscriptions as (
 
@@ -54,7 +54,7 @@ months as (
             when cast(month_start as date)
                 = cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as date)
                 then as_of.as_of_at
-            else ((month_start + interval 1 month) at time zone 'UTC') - interval 1 second
+            else {{ dbt.dateadd('second', -1, "(" ~ dbt.dateadd('month', 1, 'month_start') ~ ") at time zone 'UTC'") }}
         end as measured_at
     from as_of
     cross join {{ month_spine(
@@ -111,19 +111,16 @@ gross as (
 
     select
         month,
-        any_value(measured_at) as measured_at,
+        {{ dbt.any_value("measured_at") }} as measured_at,
         subscription_id,
         {{ lcm_agg('monthly_amount_denominator') }} as mrr_denominator,
         -- periods per year and interval count of the subscription's billing period (Stripe
         -- bills every recurring item of a subscription on the same interval)
-        any_value(monthly_amount_denominator) as billing_denominator,
-        any_value(
-            case recurring_interval
-                when 'month' then 12 when 'year' then 1 when 'week' then 52 when 'day' then 365
-            end
-        ) as billing_periods_per_year,
-        list(monthly_amount_numerator) as numerators,
-        list(monthly_amount_denominator) as denominators
+        {{ dbt.any_value("monthly_amount_denominator") }} as billing_denominator,
+        {{ dbt.any_value(
+            "case recurring_interval when 'month' then 12 when 'year' then 1"
+            ~ " when 'week' then 52 when 'day' then 365 end"
+        ) }} as billing_periods_per_year
     from items_at_month_end
     group by
         month,
@@ -133,63 +130,110 @@ gross as (
 
 gross_exact as (
 
+    -- every item's monthly amount over the subscription's common denominator, summed
     select
-        month,
-        measured_at,
-        subscription_id,
-        mrr_denominator,
-        billing_denominator,
-        billing_periods_per_year,
-        list_sum(
-            list_transform(
-                list_zip(numerators, denominators),
-                lambda pair: pair[1] * (mrr_denominator // pair[2])
-            )
+        gross.month,
+        gross.measured_at,
+        gross.subscription_id,
+        gross.mrr_denominator,
+        gross.billing_denominator,
+        gross.billing_periods_per_year,
+        sum(
+            items_at_month_end.monthly_amount_numerator
+            * {{ integer_divide('gross.mrr_denominator', 'items_at_month_end.monthly_amount_denominator') }}
         ) as gross_numerator
     from gross
+    inner join items_at_month_end
+        on gross.month = items_at_month_end.month
+        and gross.subscription_id = items_at_month_end.subscription_id
+    group by
+        gross.month,
+        gross.measured_at,
+        gross.subscription_id,
+        gross.mrr_denominator,
+        gross.billing_denominator,
+        gross.billing_periods_per_year
 
 ),
 
 discounts_in_effect as (
 
-    select
-        gross_exact.month,
-        gross_exact.subscription_id,
-        discounts.is_customer_discount,
-        discounts.discount_position,
-        discounts.is_mrr_reducing,
-        -- percent_off has two decimals at most: basis points are exact
-        cast(coalesce(round(discounts.percent_off * 100), 0) as hugeint) as percent_off_bp,
-        -- amount_off per billing period x periods per year / 12, per month, over mrr_denominator
-        cast(coalesce(discounts.amount_off, 0) as hugeint)
-            * gross_exact.billing_periods_per_year
-            * (gross_exact.mrr_denominator // gross_exact.billing_denominator) as amount_off_term
-    from gross_exact
-    inner join discounts
-        on gross_exact.subscription_id = discounts.subscription_id
-        and discounts.discount_start_at <= gross_exact.measured_at
-        and (discounts.discount_end_at is null or gross_exact.measured_at < discounts.discount_end_at)
+    select *
+    from (
+        select
+            gross_exact.month,
+            gross_exact.subscription_id,
+            discounts.is_customer_discount,
+            discounts.discount_position,
+            discounts.is_mrr_reducing,
+            -- percent_off has two decimals at most: basis points are exact
+            cast(coalesce(round(discounts.percent_off * 100), 0) as {{ type_exact_integer() }}) as percent_off_bp,
+            -- amount_off per billing period x periods per year / 12, per month, over mrr_denominator
+            cast(coalesce(discounts.amount_off, 0) as {{ type_exact_integer() }})
+                * gross_exact.billing_periods_per_year
+                * {{ integer_divide('gross_exact.mrr_denominator', 'gross_exact.billing_denominator') }}
+                    as amount_off_term,
+            count(case when not discounts.is_customer_discount then 1 end) over (
+                partition by gross_exact.month, gross_exact.subscription_id
+            ) as own_discounts
+        from gross_exact
+        inner join discounts
+            on gross_exact.subscription_id = discounts.subscription_id
+            and discounts.discount_start_at <= gross_exact.measured_at
+            and (discounts.discount_end_at is null or gross_exact.measured_at < discounts.discount_end_at)
+    ) as in_effect
     -- the customer's discount only while the subscription has none of its own
-    qualify not is_customer_discount
-        or count(*) filter (where not is_customer_discount)
-            over (partition by gross_exact.month, gross_exact.subscription_id) = 0
+    where not is_customer_discount or own_discounts = 0
 
 ),
 
-discount_stacks as (
+stack_steps as (
 
     select
         month,
         subscription_id,
-        list(
-            {'percent_off_bp': percent_off_bp, 'amount_off_term': amount_off_term}
-            order by discount_position
-        ) as steps
+        percent_off_bp,
+        amount_off_term,
+        cast(
+            row_number() over (partition by month, subscription_id order by discount_position)
+            as bigint
+        ) as step
     from discounts_in_effect
     where is_mrr_reducing
-    group by
+
+),
+
+compounding as (
+
+    -- each forever discount in turn on what the ones before it left, never below zero:
+    -- `value` over mrr_denominator x `scale`, every step multiplying both by 10000
+    select
         month,
-        subscription_id
+        subscription_id,
+        cast(0 as bigint) as step,
+        cast(gross_numerator as {{ type_exact_integer() }}) as value,
+        cast(1 as {{ type_exact_integer() }}) as scale
+    from gross_exact
+
+    union all
+
+    select
+        compounding.month,
+        compounding.subscription_id,
+        stack_steps.step,
+        cast(
+            greatest(
+                compounding.value * (10000 - stack_steps.percent_off_bp)
+                - stack_steps.amount_off_term * compounding.scale * 10000,
+                0
+            ) as {{ type_exact_integer() }}
+        ),
+        cast(compounding.scale * 10000 as {{ type_exact_integer() }})
+    from compounding
+    inner join stack_steps
+        on compounding.month = stack_steps.month
+        and compounding.subscription_id = stack_steps.subscription_id
+        and stack_steps.step = compounding.step + 1
 
 ),
 
@@ -199,31 +243,18 @@ discounted as (
         gross_exact.month,
         gross_exact.subscription_id,
         gross_exact.mrr_denominator,
-        -- each forever discount in turn on what the ones before it left, never below zero:
-        -- `value` over mrr_denominator x `scale`, every step multiplying both by 10000
-        list_reduce(
-            coalesce(discount_stacks.steps, []),
-            lambda left_over, step: {
-                'value': greatest(
-                    left_over.value * (10000 - step.percent_off_bp)
-                    - step.amount_off_term * left_over.scale * 10000,
-                    0
-                ),
-                'scale': left_over.scale * 10000,
-                'percent_off_bp': 0,
-                'amount_off_term': 0
-            },
-            {
-                'value': cast(gross_exact.gross_numerator as hugeint),
-                'scale': cast(1 as hugeint),
-                'percent_off_bp': cast(0 as hugeint),
-                'amount_off_term': cast(0 as hugeint)
-            }
-        ) as net
+        net.value,
+        net.scale
     from gross_exact
-    left join discount_stacks
-        on gross_exact.month = discount_stacks.month
-        and gross_exact.subscription_id = discount_stacks.subscription_id
+    inner join (
+        select
+            compounding.*,
+            row_number() over (partition by month, subscription_id order by step desc) as from_last
+        from compounding
+    ) as net
+        on gross_exact.month = net.month
+        and gross_exact.subscription_id = net.subscription_id
+        and net.from_last = 1
 
 ),
 
@@ -233,8 +264,8 @@ exact as (
         month,
         subscription_id,
         -- over mrr_denominator x 10000 at least, like every month without a stack
-        net.value * (greatest(net.scale, 10000) // net.scale) as mrr_numerator,
-        mrr_denominator * greatest(net.scale, 10000) as mrr_denominator
+        value * {{ integer_divide('greatest(scale, 10000)', 'scale') }} as mrr_numerator,
+        mrr_denominator * greatest(scale, 10000) as mrr_denominator
     from discounted
 
 ),
@@ -246,9 +277,9 @@ final as (
         exact.subscription_id,
         subscriptions.customer_id,
         subscriptions.currency,
-        cast(exact.mrr_numerator as hugeint) as mrr_numerator,
+        cast(exact.mrr_numerator as {{ type_exact_integer() }}) as mrr_numerator,
         cast(exact.mrr_denominator as bigint) as mrr_denominator,
-        cast(exact.mrr_numerator as double) / exact.mrr_denominator as mrr_minor
+        cast(exact.mrr_numerator as {{ type_double() }}) / exact.mrr_denominator as mrr_minor
     from exact
     inner join subscriptions
         on exact.subscription_id = subscriptions.subscription_id

@@ -52,7 +52,7 @@ cohort_months as (
         cohort_sizes.currency,
         cohort_sizes.customers,
         cast(month_start as date) as month,
-        datediff('month', cohort_sizes.cohort_month, cast(month_start as date))
+        {{ dbt.datediff('cohort_sizes.cohort_month', 'cast(month_start as date)', 'month') }}
             as months_since_signup
     from cohort_sizes
     cross join {{ month_spine('cohort_sizes.cohort_month', current_month()) }}
@@ -67,7 +67,7 @@ retained as (
         fct_mrr.month,
         count(distinct fct_mrr.customer_id) as retained_customers,
         sum(fct_mrr.mrr_numerator) as retained_mrr_numerator,
-        any_value(fct_mrr.mrr_denominator) as mrr_denominator
+        {{ dbt.any_value("fct_mrr.mrr_denominator") }} as mrr_denominator
     from cohort_members
     inner join fct_mrr
         on cohort_members.customer_id = fct_mrr.customer_id

@@ -32,10 +32,18 @@ customer_subscriptions as (
     select
         customer_id,
         min(started_at) as first_subscription_at,
-        arg_max(status, (created_at, subscription_id)) as latest_subscription_status,
+        max(case when recency = 1 then status end) as latest_subscription_status,
         min(currency) as subscription_currency,
         count(*) as subscriptions_count
-    from subscriptions
+    from (
+        select
+            subscriptions.*,
+            row_number() over (
+                partition by customer_id
+                order by created_at desc, subscription_id desc
+            ) as recency
+        from subscriptions
+    ) as ranked
     group by
         customer_id
 

@@ -43,13 +43,19 @@ plan_items as (
     select
         subscription_id,
         product_id
-    from subscription_items
-    where not is_deleted
-        and price_recurring_usage_type = 'licensed'
-    qualify row_number() over (
-        partition by subscription_id
-        order by created_at, subscription_item_id
-    ) = 1
+    from (
+        select
+            subscription_id,
+            product_id,
+            row_number() over (
+                partition by subscription_id
+                order by created_at, subscription_item_id
+            ) as item_order
+        from subscription_items
+        where not is_deleted
+            and price_recurring_usage_type = 'licensed'
+    ) as ordered
+    where item_order = 1
 
 ),
 
@@ -71,11 +77,11 @@ final as (
         plan_items.product_id,
         products.product_name,
         case
-            when json_type(subscriptions.discounts, '$[0]') = 'OBJECT'
-                then json_extract_string(subscriptions.discounts, '$[0].id')
-            else json_extract_string(subscriptions.discounts, '$[0]')
+            when {{ json_is_object('subscriptions.discounts', '$[0]') }}
+                then {{ json_text('subscriptions.discounts', '$[0].id') }}
+            else {{ json_text('subscriptions.discounts', '$[0]') }}
         end as discount_id,
-        cast(coalesce(json_array_length(subscriptions.discounts), 0) as bigint)
+        cast(coalesce({{ json_length('subscriptions.discounts') }}, 0) as bigint)
             as discounts_count
     from subscriptions
     left join subscription_item_counts

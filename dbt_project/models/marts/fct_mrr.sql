@@ -39,7 +39,9 @@ paying as (
         subscription_mrr_monthly.customer_id,
         subscription_mrr_monthly.currency,
         subscription_mrr_monthly.mrr_numerator
-            * (common_denominator.mrr_denominator // subscription_mrr_monthly.mrr_denominator)
+            * {{ integer_divide(
+                'common_denominator.mrr_denominator', 'subscription_mrr_monthly.mrr_denominator'
+            ) }}
             as mrr_numerator
     from subscription_mrr_monthly
     cross join common_denominator
@@ -49,7 +51,7 @@ paying as (
 with_previous as (
 
     select
-        coalesce(this_month.month, cast(previous_month.month + interval 1 month as date))
+        coalesce(this_month.month, cast({{ dbt.dateadd('month', 1, 'previous_month.month') }} as date))
             as month,
         coalesce(this_month.subscription_id, previous_month.subscription_id) as subscription_id,
         coalesce(this_month.customer_id, previous_month.customer_id) as customer_id,
@@ -59,7 +61,7 @@ with_previous as (
     from paying as this_month
     full outer join paying as previous_month
         on this_month.subscription_id = previous_month.subscription_id
-        and this_month.month = cast(previous_month.month + interval 1 month as date)
+        and this_month.month = cast({{ dbt.dateadd('month', 1, 'previous_month.month') }} as date)
 
 ),
 
@@ -135,12 +137,12 @@ final as (
         classified.customer_id,
         classified.currency,
         classified.movement,
-        cast(classified.mrr_numerator as double) / common_denominator.mrr_denominator
+        cast(classified.mrr_numerator as {{ type_double() }}) / common_denominator.mrr_denominator
             as mrr_minor,
-        cast(classified.previous_mrr_numerator as double) / common_denominator.mrr_denominator
+        cast(classified.previous_mrr_numerator as {{ type_double() }}) / common_denominator.mrr_denominator
             as previous_mrr_minor,
-        cast(classified.mrr_numerator as hugeint) as mrr_numerator,
-        cast(classified.previous_mrr_numerator as hugeint) as previous_mrr_numerator,
+        cast(classified.mrr_numerator as {{ type_exact_integer() }}) as mrr_numerator,
+        cast(classified.previous_mrr_numerator as {{ type_exact_integer() }}) as previous_mrr_numerator,
         cast(common_denominator.mrr_denominator as bigint) as mrr_denominator
     from classified
     cross join common_denominator

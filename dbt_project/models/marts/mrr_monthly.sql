@@ -43,7 +43,9 @@ aggregated as (
         month_currency_denominators.mrr_denominator,
         sum(
             positive_mrr.mrr_numerator
-            * (month_currency_denominators.mrr_denominator // positive_mrr.mrr_denominator)
+            * {{ integer_divide(
+                'month_currency_denominators.mrr_denominator', 'positive_mrr.mrr_denominator'
+            ) }}
         ) as mrr_numerator,
         count(distinct positive_mrr.subscription_id) as active_subscriptions,
         count(distinct positive_mrr.customer_id) as active_customers

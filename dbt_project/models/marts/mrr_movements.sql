@@ -39,7 +39,7 @@ exact_movements as (
     select
         month,
         currency,
-        any_value(mrr_denominator) as mrr_denominator,
+        {{ dbt.any_value("mrr_denominator") }} as mrr_denominator,
         sum(previous_mrr_numerator) as starting,
         sum(mrr_numerator) filter (where movement = 'new') as new,
         sum(mrr_numerator - previous_mrr_numerator) filter (where movement = 'expansion')

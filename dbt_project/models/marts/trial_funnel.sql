@@ -67,7 +67,7 @@ retained as (
     from cohort_members
     inner join fct_mrr
         on cohort_members.customer_id = fct_mrr.customer_id
-        and fct_mrr.month = cast(cohort_members.cohort_month + interval 3 month as date)
+        and fct_mrr.month = cast({{ dbt.dateadd('month', 3, 'cohort_members.cohort_month') }} as date)
     where cohort_members.converted
 
 ),
@@ -80,7 +80,7 @@ final as (
         cast(count(*) filter (where cohort_members.started_trial) as bigint) as trials,
         cast(count(*) filter (where cohort_members.converted) as bigint) as converted_to_paid,
         case
-            when cast(cohort_members.cohort_month + interval 3 month as date)
+            when cast({{ dbt.dateadd('month', 3, 'cohort_members.cohort_month') }} as date)
                 < {{ current_month() }}
                 then cast(count(retained.customer_id) as bigint)
         end as retained_after_3_months,

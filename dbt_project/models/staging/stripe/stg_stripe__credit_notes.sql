@@ -13,7 +13,7 @@ final as (
         id as credit_note_id,
         invoice as invoice_id,
         customer as customer_id,
-        json_extract_string(refunds, '$[0].refund') as refund_id,
+        {{ json_text('refunds', '$[0].refund') }} as refund_id,
 
         -- strings
         number as credit_note_number,
@@ -42,7 +42,7 @@ final as (
         {{ to_major_units('amount_shipping', 'currency') }} as amount_shipping_major,
         {{ to_major_units('pre_payment_amount', 'currency') }} as pre_payment_amount_major,
         {{ to_major_units('post_payment_amount', 'currency') }} as post_payment_amount_major,
-        cast(json_array_length(refunds) as bigint) as refund_count,
+        cast({{ json_length('refunds') }} as bigint) as refund_count,
 
         -- json
         refunds,

@@ -16,12 +16,12 @@ final as (
         email,
         name as customer_name,
         lower(currency) as currency,
-        json_extract_string(address, '$.line1') as address_line1,
-        json_extract_string(address, '$.line2') as address_line2,
-        json_extract_string(address, '$.city') as address_city,
-        json_extract_string(address, '$.state') as address_state,
-        json_extract_string(address, '$.postal_code') as address_postal_code,
-        json_extract_string(address, '$.country') as address_country,
+        {{ json_text('address', '$.line1') }} as address_line1,
+        {{ json_text('address', '$.line2') }} as address_line2,
+        {{ json_text('address', '$.city') }} as address_city,
+        {{ json_text('address', '$.state') }} as address_state,
+        {{ json_text('address', '$.postal_code') }} as address_postal_code,
+        {{ json_text('address', '$.country') }} as address_country,
 
         -- numerics (minor units)
         balance,

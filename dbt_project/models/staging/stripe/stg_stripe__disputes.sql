@@ -18,28 +18,28 @@ final as (
         lower(currency) as currency,
         status,
         reason,
-        json_extract_string(payment_method_details, '$.type') as payment_method_type,
-        json_extract_string(payment_method_details, '$.card.network_reason_code')
+        {{ json_text('payment_method_details', '$.type') }} as payment_method_type,
+        {{ json_text('payment_method_details', '$.card.network_reason_code') }}
             as card_network_reason_code,
 
         -- numerics (amounts in minor units)
         amount,
         {{ to_major_units('amount', 'currency') }} as amount_major,
-        cast(json_extract_string(evidence_details, '$.submission_count') as bigint)
+        cast({{ json_text('evidence_details', '$.submission_count') }} as bigint)
             as evidence_submission_count,
-        cast(json_array_length(balance_transactions) as bigint) as balance_transaction_count,
+        cast({{ json_length('balance_transactions') }} as bigint) as balance_transaction_count,
 
         -- booleans
         is_charge_refundable,
-        cast(json_extract_string(evidence_details, '$.has_evidence') as boolean) as has_evidence,
-        cast(json_extract_string(evidence_details, '$.past_due') as boolean) as is_evidence_past_due,
+        cast({{ json_text('evidence_details', '$.has_evidence') }} as boolean) as has_evidence,
+        cast({{ json_text('evidence_details', '$.past_due') }} as boolean) as is_evidence_past_due,
 
         -- json
         metadata,
 
         -- timestamps
         {{ epoch_to_timestamp('created') }} as created_at,
-        {{ epoch_to_timestamp("json_extract_string(evidence_details, '$.due_by')") }}
+        {{ epoch_to_timestamp(json_text('evidence_details', '$.due_by')) }}
             as evidence_due_by_at,
 
         {{ stripe_row_columns() }}

@@ -11,21 +11,21 @@ final as (
     select
         -- ids
         id as event_id,
-        json_extract_string(data, '$.object.id') as object_id,
-        json_extract_string(request, '$.id') as request_id,
+        {{ json_text('data', '$.object.id') }} as object_id,
+        {{ json_text('request', '$.id') }} as request_id,
 
         -- strings
         type as event_type,
-        json_extract_string(data, '$.object.object') as object_type,
+        {{ json_text('data', '$.object.object') }} as object_type,
         -- the event's own API version, not the `_api_version` load column
         api_version as api_version_of_event,
-        json_extract_string(request, '$.idempotency_key') as request_idempotency_key,
+        {{ json_text('request', '$.idempotency_key') }} as request_idempotency_key,
 
         -- numerics
         pending_webhooks,
 
         -- booleans
-        coalesce(json_type(data, '$.previous_attributes') = 'OBJECT', false)
+        coalesce({{ json_is_object('data', '$.previous_attributes') }}, false)
             as has_previous_attributes,
 
         -- json

@@ -13,24 +13,24 @@ final as (
         id as invoice_item_id,
         customer as customer_id,
         invoice as invoice_id,
-        json_extract_string(parent, '$.subscription_details.subscription') as subscription_id,
-        json_extract_string(parent, '$.subscription_details.subscription_item')
+        {{ json_text('parent', '$.subscription_details.subscription') }} as subscription_id,
+        {{ json_text('parent', '$.subscription_details.subscription_item') }}
             as subscription_item_id,
-        json_extract_string(pricing, '$.price_details.price') as price_id,
-        json_extract_string(pricing, '$.price_details.product') as product_id,
+        {{ json_text('pricing', '$.price_details.price') }} as price_id,
+        {{ json_text('pricing', '$.price_details.product') }} as product_id,
 
         -- strings
         description,
         lower(currency) as currency,
-        json_extract_string(parent, '$.type') as parent_type,
-        json_extract_string(pricing, '$.type') as pricing_type,
+        {{ json_text('parent', '$.type') }} as parent_type,
+        {{ json_text('pricing', '$.type') }} as pricing_type,
 
         -- numerics (amounts in minor units)
         amount,
         net_amount,
         {{ to_major_units('amount', 'currency') }} as amount_major,
         {{ to_major_units('net_amount', 'currency') }} as net_amount_major,
-        cast(json_extract_string(pricing, '$.unit_amount_decimal') as decimal(38, 12))
+        cast({{ json_text('pricing', '$.unit_amount_decimal') }} as decimal(38, 12))
             as unit_amount_decimal,
         cast(quantity as bigint) as quantity,
 
@@ -45,8 +45,8 @@ final as (
         -- timestamps
         -- invoice items have no `created`: `date` is when the item was created
         {{ epoch_to_timestamp('"date"') }} as created_at,
-        {{ epoch_to_timestamp("json_extract_string(period, '$.start')") }} as period_start_at,
-        {{ epoch_to_timestamp("json_extract_string(period, '$.end')") }} as period_end_at,
+        {{ epoch_to_timestamp(json_text('period', '$.start')) }} as period_start_at,
+        {{ epoch_to_timestamp(json_text('period', '$.end')) }} as period_end_at,
 
         {{ stripe_row_columns() }}
 

@@ -12,7 +12,7 @@ final as (
         -- ids
         id as invoice_id,
         customer as customer_id,
-        json_extract_string(parent, '$.subscription_details.subscription') as subscription_id,
+        {{ json_text('parent', '$.subscription_details.subscription') }} as subscription_id,
 
         -- strings
         number as invoice_number,
@@ -42,13 +42,13 @@ final as (
         {{ epoch_to_timestamp('created') }} as created_at,
         {{ epoch_to_timestamp('period_start') }} as period_start_at,
         {{ epoch_to_timestamp('period_end') }} as period_end_at,
-        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.finalized_at')") }}
+        {{ epoch_to_timestamp(json_text('status_transitions', '$.finalized_at')) }}
             as finalized_at,
-        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.paid_at')") }}
+        {{ epoch_to_timestamp(json_text('status_transitions', '$.paid_at')) }}
             as paid_at,
-        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.voided_at')") }}
+        {{ epoch_to_timestamp(json_text('status_transitions', '$.voided_at')) }}
             as voided_at,
-        {{ epoch_to_timestamp("json_extract_string(status_transitions, '$.marked_uncollectible_at')") }}
+        {{ epoch_to_timestamp(json_text('status_transitions', '$.marked_uncollectible_at')) }}
             as marked_uncollectible_at,
 
         {{ stripe_row_columns() }}

@@ -20,8 +20,8 @@ final as (
         description,
         capture_method,
         confirmation_method,
-        json_extract_string(last_payment_error, '$.code') as last_payment_error_code,
-        json_extract_string(last_payment_error, '$.type') as last_payment_error_type,
+        {{ json_text('last_payment_error', '$.code') }} as last_payment_error_code,
+        {{ json_text('last_payment_error', '$.type') }} as last_payment_error_type,
 
         -- numerics (amounts in minor units)
         amount,

@@ -12,7 +12,7 @@ final as (
         -- ids
         id as price_id,
         product as product_id,
-        json_extract_string(recurring, '$.meter') as recurring_meter_id,
+        {{ json_text('recurring', '$.meter') }} as recurring_meter_id,
 
         -- strings
         nickname as price_nickname,
@@ -21,21 +21,21 @@ final as (
         type as price_type,
         billing_scheme,
         tiers_mode,
-        json_extract_string(transform_quantity, '$.round') as transform_quantity_round,
+        {{ json_text('transform_quantity', '$.round') }} as transform_quantity_round,
         tax_behavior,
-        json_extract_string(recurring, '$.interval') as recurring_interval,
-        json_extract_string(recurring, '$.usage_type') as recurring_usage_type,
+        {{ json_text('recurring', '$.interval') }} as recurring_interval,
+        {{ json_text('recurring', '$.usage_type') }} as recurring_usage_type,
 
         -- numerics (amounts in minor units)
         unit_amount,
         {{ to_major_units('unit_amount', 'currency') }} as unit_amount_major,
-        cast(json_extract_string(transform_quantity, '$.divide_by') as bigint)
+        cast({{ json_text('transform_quantity', '$.divide_by') }} as bigint)
             as transform_quantity_divide_by,
 
         -- json
         tiers,
-        cast(json_extract_string(recurring, '$.interval_count') as bigint) as recurring_interval_count,
-        cast(json_extract_string(recurring, '$.trial_period_days') as bigint) as recurring_trial_period_days,
+        cast({{ json_text('recurring', '$.interval_count') }} as bigint) as recurring_interval_count,
+        cast({{ json_text('recurring', '$.trial_period_days') }} as bigint) as recurring_trial_period_days,
 
         -- booleans
         active as is_active,

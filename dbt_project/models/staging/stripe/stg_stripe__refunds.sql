@@ -20,7 +20,7 @@ final as (
         lower(currency) as currency,
         status,
         reason,
-        json_extract_string(destination_details, '$.type') as destination_type,
+        {{ json_text('destination_details', '$.type') }} as destination_type,
 
         -- numerics (amounts in minor units)
         amount,

@@ -12,24 +12,24 @@ final as (
         -- ids
         id as subscription_item_id,
         subscription as subscription_id,
-        json_extract_string(price, '$.id') as price_id,
-        json_extract_string(price, '$.product') as product_id,
+        {{ json_text('price', '$.id') }} as price_id,
+        {{ json_text('price', '$.product') }} as product_id,
 
         -- strings (from the embedded price object)
-        lower(json_extract_string(price, '$.currency')) as price_currency,
-        json_extract_string(price, '$.type') as price_type,
-        json_extract_string(price, '$.billing_scheme') as price_billing_scheme,
-        json_extract_string(price, '$.recurring.interval') as price_recurring_interval,
-        json_extract_string(price, '$.recurring.usage_type') as price_recurring_usage_type,
+        lower({{ json_text('price', '$.currency') }}) as price_currency,
+        {{ json_text('price', '$.type') }} as price_type,
+        {{ json_text('price', '$.billing_scheme') }} as price_billing_scheme,
+        {{ json_text('price', '$.recurring.interval') }} as price_recurring_interval,
+        {{ json_text('price', '$.recurring.usage_type') }} as price_recurring_usage_type,
 
         -- numerics (amounts in minor units)
         cast(quantity as bigint) as quantity,
-        cast(json_extract_string(price, '$.unit_amount') as bigint) as price_unit_amount,
+        cast({{ json_text('price', '$.unit_amount') }} as bigint) as price_unit_amount,
         {{ to_major_units(
-            "cast(json_extract_string(price, '$.unit_amount') as bigint)",
-            "json_extract_string(price, '$.currency')"
+            "cast(" ~ json_text('price', '$.unit_amount') ~ " as bigint)",
+            json_text('price', '$.currency')
         ) }} as price_unit_amount_major,
-        cast(json_extract_string(price, '$.recurring.interval_count') as bigint)
+        cast({{ json_text('price', '$.recurring.interval_count') }} as bigint)
             as price_recurring_interval_count,
 
         -- json
