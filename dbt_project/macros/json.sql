@@ -63,3 +63,40 @@
             generate_subscripts(json_extract({{ array }}, '$[*]'), 1) as element_position
     )
 {%- endmacro %}
+
+{#-
+    PostgreSQL: raw's JSON is text (dlt writes what the landing zone's Parquet holds), read as
+    jsonb; what the macros return as JSON is text again, so it mixes with raw's columns.
+-#}
+{% macro postgres_json_path(path) -%}
+    {%- set keys = modules.re.findall('[^.\\[\\]$]+', path) -%}
+    '{{ "{" ~ keys | join(",") ~ "}" }}'
+{%- endmacro %}
+
+{% macro postgres__json_text(json, path) -%}
+    (cast({{ json }} as jsonb) #>> {{ postgres_json_path(path) }})
+{%- endmacro %}
+
+{% macro postgres__json_value(json, path) -%}
+    cast(cast({{ json }} as jsonb) #> {{ postgres_json_path(path) }} as text)
+{%- endmacro %}
+
+{% macro postgres__json_is_object(json, path) -%}
+    (jsonb_typeof(cast({{ json }} as jsonb) #> {{ postgres_json_path(path) }}) = 'object')
+{%- endmacro %}
+
+{% macro postgres__json_is_string(json, path) -%}
+    (jsonb_typeof(cast({{ json }} as jsonb) #> {{ postgres_json_path(path) }}) = 'string')
+{%- endmacro %}
+
+{% macro postgres__json_length(array) -%}
+    jsonb_array_length(cast({{ array }} as jsonb))
+{%- endmacro %}
+
+{% macro postgres__json_array_elements(array) -%}
+    (
+        select cast(element as text) as element, element_position
+        from jsonb_array_elements(cast({{ array }} as jsonb)) with ordinality
+            as elements (element, element_position)
+    )
+{%- endmacro %}

@@ -8,7 +8,7 @@
     {%- if mode == 'keep' -%}
         {{ column }}
     {%- elif mode == 'hash' -%}
-        sha256({{ column }})
+        {{ sha256_hex(column) }}
     {%- elif mode == 'drop' -%}
         cast(null as varchar)
     {%- else -%}
@@ -16,4 +16,17 @@
             "customer_pii (CUSTOMER_PII) must be keep, hash or drop, not '" ~ mode ~ "'."
         ) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The SHA-256 of a text, as 64 lowercase hex digits. -#}
+{% macro sha256_hex(text) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'stripe_revenue')(text)) }}
+{%- endmacro %}
+
+{% macro duckdb__sha256_hex(text) -%}
+    sha256({{ text }})
+{%- endmacro %}
+
+{% macro postgres__sha256_hex(text) -%}
+    encode(sha256(convert_to({{ text }}, 'UTF8')), 'hex')
 {%- endmacro %}

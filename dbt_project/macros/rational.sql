@@ -63,3 +63,34 @@
 {% macro default__type_double() -%}
     double precision
 {%- endmacro %}
+
+{#-
+    PostgreSQL has lcm() but no aggregate of it: `stripe_revenue_functions` (an on-run-start
+    hook) creates one, stripe_lcm_agg, in the target's schema.
+-#}
+{% macro postgres__lcm_agg(expression) -%}
+    {{ target.schema }}.stripe_lcm_agg(cast({{ expression }} as numeric))
+{%- endmacro %}
+
+{% macro postgres__type_exact_integer() -%}
+    numeric
+{%- endmacro %}
+
+{% macro postgres__integer_divide(dividend, divisor) -%}
+    div({{ dividend }}, {{ divisor }})
+{%- endmacro %}
+
+{#- The functions the models need that an engine lacks, created before any model runs. -#}
+{% macro stripe_revenue_functions() -%}
+    {{ return(adapter.dispatch('stripe_revenue_functions', 'stripe_revenue')()) }}
+{%- endmacro %}
+
+{% macro default__stripe_revenue_functions() -%}
+{%- endmacro %}
+
+{% macro postgres__stripe_revenue_functions() -%}
+    create schema if not exists {{ target.schema }};
+    create or replace aggregate {{ target.schema }}.stripe_lcm_agg (numeric) (
+        sfunc = lcm, stype = numeric, initcond = '1'
+    )
+{%- endmacro %}

@@ -33,7 +33,7 @@ select
 from movements
 left join movements as previous
     on movements.currency = previous.currency
-    and movements.month = cast(previous.month + interval 1 month as date)
+    and movements.month = cast({{ dbt.dateadd('month', 1, 'previous.month') }} as date)
 where movements.starting_mrr_minor != coalesce(previous.ending_mrr_minor, 0)
 
 union all

@@ -83,16 +83,16 @@ unpaid_gaps as (
     {%- else %}
     select
         subscription_id,
-        created_at + to_days({{ unpaid_after_days | int }}) as unpaid_from_at,
+        {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }} as unpaid_from_at,
         coalesce(paid_at, voided_at, marked_uncollectible_at) as unpaid_until_at
     from invoices
     where
         subscription_id is not null
         and attempt_count > 0
-        and (paid_at is null or paid_at > created_at + to_days({{ unpaid_after_days | int }}))
+        and (paid_at is null or paid_at > {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }})
         -- an invoice voided before its retries ran out never made the subscription unpaid
         and coalesce(voided_at, marked_uncollectible_at, 'infinity')
-            > created_at + to_days({{ unpaid_after_days | int }})
+            > {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }}
     {%- endif %}
 
 ),

@@ -108,7 +108,7 @@ customers_discounts as (
             select customer_id, discount, 2, created_at
             from invoiced_discounts
         ) as seen
-        cross join lateral (select {{ json_text('discount', '$.id') }} as discount_id)
+        cross join lateral (select {{ json_text('discount', '$.id') }} as discount_id) as identified
         where {{ json_is_object('discount') }}
             and {{ json_text('discount', '$.subscription') }} is null
             and {{ json_text('discount', '$.subscription_item') }} is null
@@ -262,7 +262,7 @@ final as (
         discount_end_at
     from (
         select * from expanded_coupons
-        union all by name
+        union all
         select * from listed_coupons
     ) as with_coupons
 

@@ -88,7 +88,8 @@ final as (
         cohort_months.month,
         cast(cohort_months.customers as bigint) as customers,
         cast(coalesce(retained.retained_customers, 0) as bigint) as retained_customers,
-        coalesce(retained.retained_customers, 0) / cohort_months.customers as retention_rate,
+        {{ ratio('coalesce(retained.retained_customers, 0)', 'cohort_months.customers') }}
+            as retention_rate,
         cast(
             coalesce(
                 {{ round_fraction_half_up('retained.retained_mrr_numerator', 'retained.mrr_denominator') }},

@@ -27,7 +27,7 @@ subscription_mrr_monthly as (
 common_denominator as (
 
     select {{ lcm_agg('mrr_denominator') }} as mrr_denominator
-    from (select distinct mrr_denominator from subscription_mrr_monthly)
+    from (select distinct mrr_denominator from subscription_mrr_monthly) as denominators
 
 ),
 

@@ -81,7 +81,7 @@ final as (
         currency,
         mrr_minor,
         {{ to_major_units('mrr_minor', 'currency') }} as mrr,
-        {{ to_major_units('mrr_minor', 'currency') }} * 12 as arr,
+        cast({{ to_major_units('mrr_minor', 'currency') }} * 12 as decimal(38, 3)) as arr,
         cast(active_subscriptions as bigint) as active_subscriptions,
         cast(active_customers as bigint) as active_customers,
         {{ is_complete_month('month') }} as is_complete_month

@@ -78,18 +78,23 @@ rates as (
         *,
         {{ to_major_units('ending_mrr_minor', 'currency') }} as mrr,
         case when is_complete_month then
-            churned_customers / nullif(starting_customers, 0)
+            {{ ratio('churned_customers', 'starting_customers') }}
         end as logo_churn_rate,
         case when is_complete_month then
-            (churned_mrr_minor + contraction_mrr_minor) / nullif(starting_mrr_minor, 0)
+            {{ ratio('churned_mrr_minor + contraction_mrr_minor', 'starting_mrr_minor') }}
         end as revenue_churn_rate,
         case when is_complete_month then
-            (starting_mrr_minor + expansion_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
-            / nullif(starting_mrr_minor, 0)
+            {{ ratio(
+                'starting_mrr_minor + expansion_mrr_minor - contraction_mrr_minor'
+                ~ ' - churned_mrr_minor',
+                'starting_mrr_minor'
+            ) }}
         end as net_revenue_retention,
         case when is_complete_month then
-            (starting_mrr_minor - contraction_mrr_minor - churned_mrr_minor)
-            / nullif(starting_mrr_minor, 0)
+            {{ ratio(
+                'starting_mrr_minor - contraction_mrr_minor - churned_mrr_minor',
+                'starting_mrr_minor'
+            ) }}
         end as gross_revenue_retention
     from combined
 
@@ -102,7 +107,7 @@ final as (
         currency,
         ending_mrr_minor as mrr_minor,
         mrr,
-        mrr * 12 as arr,
+        cast(mrr * 12 as decimal(38, 3)) as arr,
         mrr / nullif(active_customers, 0) as arpa,
         cast(active_customers as bigint) as active_customers,
         cast(starting_customers as bigint) as starting_customers,

@@ -84,10 +84,12 @@ final as (
                 < {{ current_month() }}
                 then cast(count(retained.customer_id) as bigint)
         end as retained_after_3_months,
-        count(*) filter (where cohort_members.started_trial) / count(*) as trial_rate,
-        count(*) filter (where cohort_members.converted)
-            / nullif(count(*) filter (where cohort_members.started_trial), 0)
-            as trial_conversion_rate
+        {{ ratio('count(*) filter (where cohort_members.started_trial)', 'count(*)') }}
+            as trial_rate,
+        {{ ratio(
+            'count(*) filter (where cohort_members.converted)',
+            'count(*) filter (where cohort_members.started_trial)'
+        ) }} as trial_conversion_rate
     from cohort_members
     left join retained
         on cohort_members.customer_id = retained.customer_id
