@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ MODULE_ORDER = (
     "test_dev_ui.py",
     "test_mrr_reconciliation_pinned.py",
     "test_configuration.py",
+    "test_models_on_postgres.py",
     "test_schema_drift.py",
     "test_checks.py",
     "test_resource_subsets.py",
@@ -203,9 +205,24 @@ def pipeline_env(sandbox: RunningSandbox, truth: dict) -> dict[str, str]:
     }
 
 
-def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
+Reader = Callable[[str], list[tuple]]  # runs a query naming the marts `analytics.<model>`
+
+
+def reader_of(warehouse: "Workspace | Reader") -> Reader:
+    """A reader as given, or one for a workspace's DuckDB."""
+    if callable(warehouse):
+        return warehouse
+
+    def read(sql: str) -> list[tuple]:
+        with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+            return con.execute(sql.replace("analytics.", '"stripe"."analytics".')).fetchall()
+
+    return read
+
+
+def assert_mrr_equals_truth(warehouse: "Workspace | Reader", truth: dict) -> None:
     """Every month and currency of analytics.mrr_monthly against the ledger; one minor unit of
-    rounding is the only tolerance."""
+    rounding is the only tolerance; `warehouse` is a workspace's DuckDB or another's reader."""
     expected = {
         (row["month"], row["currency"]): (
             row["mrr_minor"],
@@ -214,12 +231,14 @@ def assert_mrr_equals_truth(workspace: Workspace, truth: dict) -> None:
         )
         for row in truth["mrr"]
     }
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
-        rows = con.execute(
-            "select strftime(month, '%Y-%m'), currency, mrr_minor, active_subscriptions, "
-            'active_customers from "stripe"."analytics"."mrr_monthly"'
-        ).fetchall()
-    actual = {(month, currency): tuple(figures) for month, currency, *figures in rows}
+    rows = reader_of(warehouse)(
+        "select month, currency, mrr_minor, active_subscriptions, active_customers "
+        "from analytics.mrr_monthly"
+    )
+    actual = {
+        (month.strftime("%Y-%m"), currency): (float(mrr), *counts)
+        for month, currency, mrr, *counts in rows
+    }
     assert set(actual) == set(expected), "the same months and currencies"
     wrong = {
         key: (actual[key], expected[key])
@@ -240,7 +259,7 @@ MOVEMENT_COLUMNS = (
 )
 
 
-def assert_movements_equal_truth(workspace: Workspace, truth: dict) -> None:
+def assert_movements_equal_truth(warehouse: "Workspace | Reader", truth: dict) -> None:
     """Every month and currency of the MRR bridge equals the ledger's, which classifies each
     customer's change within a currency from its own records and rounds the same way: so the
     bridge closes, ends on mrr_monthly's figure, and a cancel-and-resubscribe or a currency
@@ -249,12 +268,13 @@ def assert_movements_equal_truth(workspace: Workspace, truth: dict) -> None:
         (row["month"], row["currency"]): tuple(row[column] for column in MOVEMENT_COLUMNS)
         for row in truth["mrr_movements"]
     }
-    with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
-        rows = con.execute(
-            f"select strftime(month, '%Y-%m'), currency, {', '.join(MOVEMENT_COLUMNS)} "
-            'from "stripe"."analytics"."mrr_movements"'
-        ).fetchall()
-    actual = {(month, currency): tuple(figures) for month, currency, *figures in rows}
+    rows = reader_of(warehouse)(
+        f"select month, currency, {', '.join(MOVEMENT_COLUMNS)} from analytics.mrr_movements"
+    )
+    actual = {
+        (month.strftime("%Y-%m"), currency): tuple(int(figure) for figure in figures)
+        for month, currency, *figures in rows
+    }
     assert set(actual) == set(expected), "the same months and currencies"
     wrong = {key: (actual[key], expected[key]) for key in expected if actual[key] != expected[key]}
     assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
