@@ -170,21 +170,24 @@ def selected_prefixes(variables: str) -> set[str] | None:
 
 
 def reads_stripe(variables: str) -> bool:
-    """Whether a launch may read Stripe: all but a raw rebuild and a selection without a
-    landing asset."""
-    if "stripe_raw_rebuild" in variables:
-        return False
-    selected = selected_prefixes(variables)
-    return selected is None or LANDING_GROUP in selected
+    """Whether a launch may read Stripe: it may run a landing asset."""
+    return _may_run_under(variables, LANDING_GROUP)
 
 
 def loads_raw(variables: str) -> bool:
-    """Whether a launch may load raw from the landing zone as it stands: all but a raw rebuild
-    (which reloads raw from it alone) and a selection without a raw asset."""
+    """Whether a launch may load raw from the landing zone as it stands: it may run a raw
+    asset."""
+    return _may_run_under(variables, RAW_SCHEMA)
+
+
+def _may_run_under(variables: str, prefix: str) -> bool:
+    """Whether a launch may run an asset whose key starts with `prefix`: not a raw rebuild
+    (it reads no Stripe, and reloads raw from the landing zone alone), and not a selection
+    without one."""
     if "stripe_raw_rebuild" in variables:
         return False
     selected = selected_prefixes(variables)
-    return selected is None or RAW_SCHEMA in selected
+    return selected is None or prefix in selected
 
 
 def launch_problem(variables: str) -> str | None:
