@@ -50,30 +50,30 @@ AWS = {
 
 # `make test` hands each xdist worker whole modules, in collection order
 # (`--no-loadscope-reorder`), and gives a worker its next module as soon as its current one has
-# two tests or fewer left. So the modules go longest first (as measured by `make test`): the
-# crash test, one long chain of kills and complete runs, starts at once, and the last to finish
-# are short. A module not named here goes last.
+# two tests or fewer left. So the modules go longest first (their times in a fresh clone's
+# `make test`): the first five, the crash test's one long chain of kills among them, start at
+# once, and the last to finish are short. A module not named here goes last.
 MODULE_ORDER = (
-    "test_crashes.py",
-    "test_dagster_on_postgres.py",  # minutes of waiting on the daemon's ticks, little CPU
-    "test_pipeline.py",
     "test_incremental.py",
     "test_mrr_reconciliation.py",
     "test_storage_faults.py",
-    "test_dev_ui.py",
+    "test_crashes.py",
+    "test_dagster_on_postgres.py",  # minutes of waiting on the daemon's ticks, little CPU
+    "test_pipeline.py",
     "test_mrr_reconciliation_pinned.py",
     "test_configuration.py",
-    "test_models_on_postgres.py",
-    "test_schema_drift.py",
-    "test_checks.py",
+    "test_dev_ui.py",
     "test_resource_subsets.py",
+    "test_models_on_postgres.py",
     "test_sandbox_api.py",
-    "test_definitions.py",
-    "test_client.py",
+    "test_checks.py",
+    "test_schema_drift.py",
     "test_automation.py",
-    "test_check_shapes.py",
-    "test_s3_landing.py",
     "test_use_in_your_project.py",
+    "test_definitions.py",
+    "test_s3_landing.py",
+    "test_client.py",
+    "test_check_shapes.py",
 )
 
 
