@@ -20,6 +20,12 @@
     not the recurring run rate, so they are kept here with is_mrr_reducing = false.
 -#}
 
+{#- what each discount carries besides its coupon, read from either kind of coupon below -#}
+{%- set discount_columns = [
+    'subscription_id', 'is_customer_discount', 'discount_position', 'discount_id',
+    'discount_start_at', 'discount_end_at',
+] %}
+
 with
 
 subscriptions as (
@@ -201,12 +207,9 @@ discounts as (
 expanded_coupons as (
 
     select
-        discounts.subscription_id,
-        discounts.is_customer_discount,
-        discounts.discount_position,
-        discounts.discount_id,
-        discounts.discount_start_at,
-        discounts.discount_end_at,
+        {%- for column in discount_columns %}
+        discounts.{{ column }},
+        {%- endfor %}
         {{ json_text('coupon', '$.id') }} as coupon_id,
         {{ json_text('coupon', '$.name') }} as coupon_name,
         {{ json_text('coupon', '$.duration') }} as coupon_duration,
@@ -223,12 +226,9 @@ expanded_coupons as (
 listed_coupons as (
 
     select
-        discounts.subscription_id,
-        discounts.is_customer_discount,
-        discounts.discount_position,
-        discounts.discount_id,
-        discounts.discount_start_at,
-        discounts.discount_end_at,
+        {%- for column in discount_columns %}
+        discounts.{{ column }},
+        {%- endfor %}
         coupons.coupon_id,
         coupons.coupon_name,
         coupons.duration as coupon_duration,
