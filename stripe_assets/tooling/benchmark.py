@@ -336,7 +336,6 @@ def main(argv: list[str] | None = None) -> None:
         "--e2e", action="append", metavar="CUSTOMERS:YEARS", help="sizes (default 10000:3, 50000:5)"
     )
     args = parser.parse_args(argv)
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     info = machine()
     print(
         f"Machine: {info['cores']} cores, {info['memory_gb']} GB. Ceiling business: "

@@ -335,9 +335,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.verbose:
         os.environ["VERBOSE"] = "1"
-    # dlt warns about every all-null column and about the stripe/stripe catalog name, which
-    # warehouse.py handles; its errors still surface as exceptions.
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
     # dbt's unit tests check the models' logic on fixed inputs, which no sync changes: dbt Labs
     # recommends running them in development and CI only. `make check` runs them; `make run`
     # and the runs of `make dev` leave them out, unless DBT_EXCLUDE_RESOURCE_TYPES is set.
