@@ -32,7 +32,7 @@ check: setup  ## the whole graph with every check, for CI: exits 1 when an ERROR
 bench: setup  ## benchmarks against the sandbox on loopback (~30 min): docs/bench/results.json
 	$(BIN)/python -m stripe_assets.tooling.benchmark
 
-rebuild-raw: setup  ## drop raw DuckDB and reload it from the landing zone (no Stripe requests)
+rebuild-raw: setup  ## empty raw and reload it from the landing zone (no Stripe requests)
 	$(BIN)/python -m stripe_assets.tooling.launcher rebuild-raw
 
 docs: setup  ## dbt's documentation site on http://127.0.0.1:8080 (DBT_DOCS_PORT)

@@ -32,6 +32,7 @@ DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB"
 SYNC_CRON_DEFAULT = "0 * * * *"
 DBT_BUILD_CRON_DEFAULT = "0 6 * * *"
 CUSTOMER_PII_MODES = ("keep", "hash", "drop")
+WAREHOUSES = ("duckdb", "postgres")
 # The ISO-8601 forms DuckDB casts as well as Python reads: a date, optionally a time, and after
 # the seconds optionally an offset (macros/timestamps.sql reads a value without one as UTC).
 ISO_INSTANT = re.compile(
@@ -181,6 +182,25 @@ def memory_limit_problem(limit: str) -> str | None:
     )
 
 
+def warehouse_problem(name: str) -> str | None:
+    if name in WAREHOUSES:
+        return None
+    if name == "spark":
+        return (
+            "WAREHOUSE 'spark' is not supported yet (docs/warehouses.md says what is): use duckdb "
+            "or postgres."
+        )
+    return (
+        f"WAREHOUSE {name!r} is not one of {', '.join(WAREHOUSES)}: fix it, or unset it for DuckDB."
+    )
+
+
+def port_problem(variable: str, text: str) -> str | None:
+    if text.isdigit() and 0 < int(text) < 65536:
+        return None
+    return f"{variable} {text!r} is not a port number (1 to 65535): fix it."
+
+
 def sync_start_problem(text: str) -> str | None:
     if not text or is_date(text):
         return None
@@ -302,10 +322,11 @@ def _landing_bucket_problem(landing: str) -> str | None:
     return None
 
 
-def storage_problems(landing: str, warehouse: Path) -> list[str]:
+def storage_problems(landing: str, warehouse: Path, duckdb: bool = True) -> list[str]:
     """What stops the pipeline from using this landing zone and warehouse, asked before a run
     starts, so a missing bucket or an unwritable warehouse stops it before anything is read or
-    written."""
+    written. With another warehouse than DuckDB (`duckdb` false), DUCKDB_PATH's folder still
+    holds the local working files, so it must be writable."""
     problems = []
     if landing.startswith("s3://") and (problem := _landing_bucket_problem(landing)):
         problems.append(problem)
@@ -314,7 +335,7 @@ def storage_problems(landing: str, warehouse: Path) -> list[str]:
             f"LANDING_BUCKET_URL {landing!r} cannot be written: point it at a folder you can "
             "write to, or at s3://bucket/prefix."
         )
-    if warehouse.is_dir():
+    if warehouse.is_dir() and duckdb:
         problems.append(
             f"DUCKDB_PATH {str(warehouse)!r} is a folder: point it at a DuckDB file, for "
             f"example {str(warehouse / 'stripe.duckdb')!r}."
@@ -324,7 +345,7 @@ def storage_problems(landing: str, warehouse: Path) -> list[str]:
             f"DUCKDB_PATH {str(warehouse)!r} cannot be written: point it at a file in a folder "
             "you can write to."
         )
-    elif warehouse.exists() and not _is_duckdb_file(warehouse):
+    elif duckdb and warehouse.exists() and not _is_duckdb_file(warehouse):
         problems.append(
             f"DUCKDB_PATH {str(warehouse)!r} is not a DuckDB database: point it at a DuckDB "
             "file, or at a path where none exists yet."

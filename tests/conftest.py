@@ -64,7 +64,7 @@ MODULE_ORDER = (
     "test_configuration.py",
     "test_dev_ui.py",
     "test_resource_subsets.py",
-    "test_models_on_postgres.py",
+    "test_warehouse_on_postgres.py",
     "test_sandbox_api.py",
     "test_checks.py",
     "test_schema_drift.py",
@@ -130,7 +130,10 @@ class Workspace:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("STRIPE_", "AWS_", "LANDING_", "DUCKDB_", "DAGSTER_", "MRR_"))
+            if not key.startswith(
+                ("STRIPE_", "AWS_", "LANDING_", "DUCKDB_", "DAGSTER_", "MRR_", "POSTGRES_")
+            )
+            and key != "WAREHOUSE"
         }
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env.update(
@@ -280,22 +283,32 @@ def assert_movements_equal_truth(warehouse: "Workspace | Reader", truth: dict) -
     assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
 
 
-def raw_rows(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
-    """table -> (rows, distinct ids, deleted rows) in raw DuckDB; a table Stripe had no object
-    for is never created, and counts as empty."""
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        loaded = {
-            name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()
-        }
-        return {
-            table: con.execute(
-                "select count(*), count(distinct id), count(*) filter (where is_deleted) "
-                f'from "stripe"."stripe"."{table}"'
-            ).fetchone()
-            if table in loaded
-            else (0, 0, 0)
-            for table in TABLES
-        }
+def raw_rows(warehouse: "Path | Reader") -> dict[str, tuple[int, int, int]]:
+    """table -> (rows, distinct ids, deleted rows) in raw, in a DuckDB file or through another
+    warehouse's reader; a table Stripe had no object for is never created, and counts as
+    empty."""
+    if callable(warehouse):
+        read, relation = warehouse, 'stripe."{table}"'.format
+    else:
+
+        def read(sql: str) -> list[tuple]:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                return con.execute(sql).fetchall()
+
+        relation = '"stripe"."stripe"."{table}"'.format
+    loaded = {
+        name
+        for (name,) in read(
+            "select table_name from information_schema.tables where table_schema = 'stripe'"
+        )
+    }
+    counts = "select count(*), count(distinct id), count(*) filter (where is_deleted) from {}"
+    return {
+        table: tuple(read(counts.format(relation(table=table)))[0])
+        if table in loaded
+        else (0, 0, 0)
+        for table in TABLES
+    }
 
 
 def assert_raw_equals_truth(rows: dict[str, tuple[int, int, int]], truth: dict) -> None:

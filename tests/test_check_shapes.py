@@ -6,6 +6,7 @@ the other models build; an account that settles in one currency holds its other 
 charges converted at Stripe's `exchange_rate`."""
 
 import dagster as dg
+import duckdb
 import pytest
 
 from stripe_assets.defs.dbt.project import dbt_resource, prepare_manifest
@@ -13,13 +14,12 @@ from stripe_assets.defs.dbt.settings import DbtSettingsResource
 from stripe_assets.defs.stripe.assets import raw_key
 from stripe_assets.defs.stripe.checks import raw_checks
 from stripe_assets.defs.stripe.resources import StorageResource
-from stripe_assets.defs.stripe.warehouse import connect
 
 
 def warehouse(tmp_path, *tables: str) -> StorageResource:
     """Storage whose warehouse holds these raw `create table` statements."""
     path = tmp_path / "stripe.duckdb"
-    with connect(path) as con:
+    with duckdb.connect(str(path)) as con:
         con.execute("create schema stripe.stripe")
         for statement in tables:
             con.execute(f"create table stripe.stripe.{statement}")

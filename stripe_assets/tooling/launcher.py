@@ -22,6 +22,7 @@ import yaml
 from dagster import DagsterInstance
 
 from stripe_assets.defs.dbt.project import prepare_manifest
+from stripe_assets.defs.dbt.settings import DbtSettingsResource
 from stripe_assets.defs.resources import require_valid_settings
 from stripe_assets.defs.stripe.assets import LANDING_GROUP
 from stripe_assets.defs.stripe.preflight import key_problem, origin_problem, raw_zone_problem
@@ -222,7 +223,8 @@ def check() -> int:
     """`make check`, for CI: the whole graph with every check; fails on any failed ERROR check.
 
     It runs in its own storage under data/check unless DUCKDB_PATH, LANDING_BUCKET_URL or
-    DAGSTER_HOME say otherwise, so checking never touches the warehouse `make run` fills.
+    DAGSTER_HOME say otherwise, so checking never touches the warehouse `make run` fills. On
+    PostgreSQL it builds in the database POSTGRES_DB names: give it one of its own.
     """
     for variable, default in CHECK_STORAGE.items():
         os.environ.setdefault(variable, str(default))
@@ -237,7 +239,7 @@ def check() -> int:
 
 
 def rebuild_raw() -> int:
-    """Reload raw DuckDB from the landing zone alone: no key needed, no request to Stripe."""
+    """Reload raw from the landing zone alone: no key needed, no request to Stripe."""
     require_usable_configuration()
     prepare_dagster_home()
     prepare_manifest()
@@ -253,13 +255,15 @@ def docs() -> int:
 
     require_usable_configuration("DBT_DOCS_PORT")
     port = os.environ.get("DBT_DOCS_PORT", "8080")
-    warehouse = Path(StorageResource.from_environment().duckdb_path)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)  # before any run
+    storage = StorageResource.from_environment()
+    Path(storage.duckdb_path).parent.mkdir(parents=True, exist_ok=True)  # before any run
     dbt = dbt_resource()
     # A folder of its own: `docs generate` writes a manifest too, which must not overwrite the
     # one a code location may be reading.
     site = Path("target") / "docs"
-    dbt.cli(["docs", "generate"], target_path=site).wait()
+    warehouse = ["--target", storage.dbt_target]
+    warehouse += ["--vars", DbtSettingsResource.from_environment().cli_vars(storage)]
+    dbt.cli(["docs", "generate", *warehouse], target_path=site).wait()
     print(f"Serving dbt docs at http://{UI_HOST}:{port} (Ctrl-C to stop).", flush=True)
     serve = [dbt.dbt_executable, "docs", "serve", "--host", UI_HOST, "--port", port]
     options = ["--no-browser", "--target-path", str(site), "--profiles-dir", str(DBT_PROJECT_DIR)]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TextIO
 
 import dagster as dg
-import duckdb
 
 from stripe_assets.compat.dagster import runs_of_code_location
 from stripe_assets.defs.dbt.metadata import MRR_MONTHLY
@@ -23,7 +22,12 @@ from stripe_assets.defs.pipeline import stripe_pipeline_job
 from stripe_assets.defs.report.assets import REVENUE_REPORT, report_path
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.resources import StorageResource
-from stripe_assets.defs.stripe.warehouse import RAW_SCHEMA, connect, qualified
+from stripe_assets.defs.stripe.warehouse import (
+    RAW_SCHEMA,
+    MissingRelation,
+    Warehouse,
+    WarehouseUnavailable,
+)
 from stripe_assets.tooling.abandoned_runs import fail_abandoned_runs, process_tags
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -44,7 +48,8 @@ def run_pipeline_with_summary(
     for run_id in fail_abandoned_runs(instance):
         print(f"Run {run_id} died before it finished: marked failed, its pool slots freed.")
     print(f"Running {job_name}: {job.description}", flush=True)
-    logs = _warehouse().parent / "logs"
+    storage = StorageResource.from_environment()
+    logs = storage.data_dir / "logs"
     log_path = logs / f"run-starting-{os.getpid()}.log"
     live = os.environ.get("VERBOSE", "") not in ("", "0")
     # the run belongs to the code location, so the UI lists it with its own launches
@@ -59,9 +64,9 @@ def run_pipeline_with_summary(
         e for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     built = {event.asset_key for event in result.get_asset_materialization_events()}
-    print_summary(_warehouse(), evaluations, failures, built, explain_checks)
+    print_summary(storage, evaluations, failures, built, explain_checks)
     if REVENUE_REPORT in built:
-        print(f"Revenue report: {report_path(_warehouse())}")
+        print(f"Revenue report: {report_path(storage.duckdb_path)}")
     print(f"Run {result.run_id}: {'succeeded' if result.success else 'FAILED'}.")
     print(f"dbt's and dlt's output: {log_path}")
     return 0 if result.success and not failed_errors else 1
@@ -94,7 +99,7 @@ def console_to(path: Path, live: bool) -> Iterator[None]:
 
 
 def print_summary(
-    duckdb_path: Path,
+    storage: StorageResource,
     evaluations: list,
     failures: list[str],
     built: set[dg.AssetKey],
@@ -108,15 +113,15 @@ def print_summary(
     mrr = MRR_MONTHLY in built
     if not (raw or mrr):
         print("\nRaw tables and MRR not shown: this run rebuilt neither.")
-    elif duckdb_path.exists():
+    elif storage.warehouse != "duckdb" or Path(storage.duckdb_path).exists():
         try:
-            with connect(duckdb_path, read_only=True) as con:
+            with storage.connect() as warehouse:
                 if raw:
-                    _print_raw_counts(con, duckdb_path)
+                    _print_raw_counts(warehouse, storage.warehouse_name)
                 if mrr:
-                    _print_latest_mrr(con, duckdb_path)
-        except duckdb.IOException:  # held by another process: the failure above says so
-            print(f"\nRaw tables and MRR not shown: {duckdb_path} could not be opened.")
+                    _print_latest_mrr(warehouse)
+        except WarehouseUnavailable:  # held by another process, or gone: the failure says so
+            print(f"\nRaw tables and MRR not shown: {storage.warehouse_name} could not be opened.")
     passed = [e for e in evaluations if e.passed]
     failed = [e for e in evaluations if not e.passed]
     print(f"\nChecks: {len(passed)} passed, {len(failed)} failed")
@@ -132,31 +137,29 @@ def print_summary(
                     print(f"        {name}: {value.value}")
 
 
-def _print_raw_counts(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    print(f"\nRaw tables ({path}, schema {RAW_SCHEMA}):")
+def _print_raw_counts(warehouse: Warehouse, name: str) -> None:
+    print(f"\nRaw tables ({name}, schema {RAW_SCHEMA}):")
     for table in TABLES:
-        name = qualified(path, RAW_SCHEMA, table)
-        try:
-            rows, deleted = con.execute(
-                f"select count(*), count(*) filter (where is_deleted) from {name}"
-            ).fetchone()
-        except duckdb.CatalogException:
+        counts = warehouse.raw_row_counts(table)
+        if counts is None:
             print(f"  {table:<22} {'not loaded':>10}")
             continue
+        rows, deleted = counts
         print(f"  {table:<22} {rows:>10}" + (f"  ({deleted} deleted)" if deleted else ""))
 
 
-def _print_latest_mrr(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _print_latest_mrr(warehouse: Warehouse) -> None:
+    mrr_monthly = warehouse.relation("analytics", "mrr_monthly")
     try:
-        rows = con.execute(
+        rows = warehouse.rows(
             f"""
             select month, currency, mrr, active_subscriptions
-            from {qualified(path, "analytics", "mrr_monthly")}
-            where month = (select max(month) from {qualified(path, "analytics", "mrr_monthly")})
+            from {mrr_monthly}
+            where month = (select max(month) from {mrr_monthly})
             order by currency
             """
-        ).fetchall()
-    except duckdb.CatalogException:
+        )
+    except MissingRelation:
         print("\nMRR: analytics.mrr_monthly was not built.")
         return
     if not rows:
@@ -173,7 +176,3 @@ def _failure_message(event: dg.DagsterEvent) -> str:
         return f"{event.step_key}: {data.user_failure_data.description}"
     cause = data.error.cause if data.error and data.error.cause else data.error
     return f"{event.step_key}: {cause.message.strip() if cause else 'unknown error'}"
-
-
-def _warehouse() -> Path:
-    return Path(StorageResource.from_environment().duckdb_path)

@@ -3,6 +3,7 @@
 import errno
 
 import duckdb
+import psycopg2
 import pytest
 
 from stripe_assets.defs.stripe.errors import dbt_failure, user_facing
@@ -40,6 +41,28 @@ def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
         failure = user_facing(wrapped, "data/stripe.duckdb", "data/landing")
     assert failure is not None and failure.description.startswith("The disk is full")
     assert says in failure.description and failure.description.count(". ") == 0
+
+
+def test_postgresql_gone_during_the_load_is_one_sentence_naming_it_without_the_password():
+    """As dlt raises it: psycopg2's error a layer or more down the chain (stopping the server
+    mid-load at a chosen point cannot be timed reliably, so the exception is built as psycopg2
+    raises it)."""
+    cause = psycopg2.OperationalError(
+        "server closed the connection unexpectedly\n\tThis probably means the server terminated"
+    )
+    try:
+        try:
+            raise cause
+        except Exception as inner:
+            raise RuntimeError("load step failed") from inner
+    except RuntimeError as wrapped:
+        failure = user_facing(wrapped, "postgresql://loader@db:5432/finance", "data/landing")
+    assert failure is not None
+    assert failure.description.startswith(
+        "The warehouse postgresql://loader@db:5432/finance stopped answering during the raw load "
+        "(server closed the connection unexpectedly): check that PostgreSQL is running"
+    )
+    assert "\n" not in failure.description
 
 
 def test_a_full_disk_under_dbt_is_one_sentence_naming_the_model():

@@ -32,6 +32,8 @@ def test_every_bad_value_of_every_resource_is_one_sentence_and_all_come_at_once(
         "STRIPE_SYNC_CRON": "hourly",
         "DBT_BUILD_CRON": "0 25 * * *",
         "FRESHNESS_HOURS": "nan",
+        "WAREHOUSE": "oracle",
+        "POSTGRES_PORT": "54x",
     }
     for variable, value in bad.items():
         monkeypatch.setenv(variable, value)
@@ -116,3 +118,53 @@ def test_a_child_whose_parent_brought_no_rows_is_reported_synced_as_its_parent()
     assert report.mode_of("invoice_line_items") == "incremental"
     assert report.mode_of("subscription_items") == "full"
     assert report.mode_of("subscriptions") == "full"
+
+
+def test_the_warehouse_is_duckdb_unless_set_and_spark_is_said_to_be_not_yet_supported(monkeypatch):
+    assert StorageResource.from_environment().warehouse == "duckdb"
+    monkeypatch.setenv("WAREHOUSE", "PostgreSQL")
+    with pytest.raises(ConfigurationError, match="WAREHOUSE 'postgresql' is not one of duckdb"):
+        StorageResource.from_environment()
+    monkeypatch.setenv("WAREHOUSE", "Postgres")
+    assert StorageResource.from_environment().dbt_target == "postgres"
+    monkeypatch.setenv("WAREHOUSE", "spark")
+    with pytest.raises(ConfigurationError, match="WAREHOUSE 'spark' is not supported yet"):
+        StorageResource.from_environment()
+
+
+def test_postgres_is_named_without_its_password_and_reached_over_tls_off_loopback():
+    remote = StorageResource(
+        warehouse="postgres",
+        postgres_host="db.example.com",
+        postgres_user="loader",
+        postgres_password="s3cret",
+        postgres_db="finance",
+    )
+    assert remote.warehouse_name == "postgresql://loader@db.example.com:5432/finance"
+    assert remote.postgres().dlt_credentials().get_query()["sslmode"] == "require"
+    local = StorageResource(warehouse="postgres", postgres_host="127.0.0.1")
+    assert local.postgres().sslmode == "prefer"
+
+
+def test_dbt_gets_postgres_by_target_and_vars_but_never_the_password():
+    import json
+
+    storage = StorageResource(
+        landing_bucket_url="/l",
+        duckdb_path="/w/s.duckdb",
+        warehouse="postgres",
+        postgres_host="db.example.com",
+        postgres_password="s3cret",
+    )
+    dbt_vars = DbtSettingsResource().cli_vars(storage)
+    assert storage.dbt_target == "postgres" and "s3cret" not in dbt_vars
+    assert json.loads(dbt_vars) == {
+        "duckdb_path": "/w/s.duckdb",
+        "duckdb_memory_limit": "512MB",
+        "customer_pii": "keep",
+        "postgres_host": "db.example.com",
+        "postgres_port": 5432,
+        "postgres_user": "postgres",
+        "postgres_db": "stripe",
+        "postgres_sslmode": "require",
+    }

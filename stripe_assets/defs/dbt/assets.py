@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -34,6 +33,7 @@ from stripe_assets.defs.automation import automation_settings
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
 from stripe_assets.defs.stripe.errors import dbt_failure
 from stripe_assets.defs.stripe.resources import StorageResource
+from stripe_assets.defs.stripe.warehouse import WarehouseUnavailable
 
 from .metadata import model_metadata
 from .project import dbt_project
@@ -73,17 +73,20 @@ def stripe_dbt_models(
     storage: StorageResource,
     dbt_settings: DbtSettingsResource,
 ):
-    """`dbt build`, each model's materialization carrying its columns and DuckDB types, each
-    table's its row count, and the MRR marts their figures.
+    """`dbt build` in the warehouse the storage resource names (its profile output and
+    connection), each model's materialization carrying its columns and the warehouse's types,
+    each table's its row count, and the MRR marts their figures.
 
-    dbt holds the DuckDB file until it exits, so the events wait for the build to end; then the
+    dbt holds a DuckDB file until it exits, so the events wait for the build to end; then the
     warehouse is read and the metadata attached (Dagster plots numeric metadata over time). A
     build that fails still reports every model it did build before the failure is raised.
     """
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
     build = dbt.cli(
-        ["build", "--vars", dbt_settings.cli_vars(storage)], context=context, target_path=target
+        ["build", "--target", storage.dbt_target, "--vars", dbt_settings.cli_vars(storage)],
+        context=context,
+        target_path=target,
     )
     events, failed = [], None
     try:
@@ -106,14 +109,14 @@ def with_warehouse_metadata(
         yield from events
         return
     try:
-        con = storage.connect()
-    except duckdb.Error:  # the warehouse cannot be opened: the failure being raised says why
+        warehouse = storage.connect()
+    except WarehouseUnavailable:  # the failure being raised says why
         yield from events
         return
-    with con:
+    with warehouse:
         for event in events:
             if isinstance(event, dg.Output):
-                metadata = model_metadata(con, storage, _key(context, event))
+                metadata = model_metadata(warehouse, _key(context, event))
                 event = event.with_metadata({**event.metadata, **metadata})
             yield event
 
@@ -129,14 +132,17 @@ def build_folder(op_name: str, storage: StorageResource) -> Path:
     """Where dbt builds this warehouse: `target/<op>-<digest of the profile's settings>`.
 
     dbt parses the whole project again (about 6 s) unless its target folder holds a partial-parse
-    file written for the same profile, and the profile holds the warehouse's path and DuckDB's
-    memory limit. dagster-dbt's default, a new folder per build seeded from
-    `target/partial_parse.msgpack` (written by whichever parse ran last, for whatever warehouse),
-    made almost every build a full parse. One folder per warehouse keeps dbt's own file from
-    build to build. Two builds of one warehouse never use it at once: both hold the warehouse
-    pool.
+    file written for the same profile, and the profile holds the warehouse: its path and DuckDB's
+    memory limit, or the PostgreSQL server, database and user. dagster-dbt's default, a new
+    folder per build seeded from `target/partial_parse.msgpack` (written by whichever parse ran
+    last, for whatever warehouse), made almost every build a full parse. One folder per
+    warehouse keeps dbt's own file from build to build. Two builds of one warehouse never use it
+    at once: both hold the warehouse pool.
     """
-    profile = f"{Path(storage.duckdb_path).resolve()}|{storage.duckdb_memory_limit}"
+    if storage.warehouse == "duckdb":
+        profile = f"{Path(storage.duckdb_path).resolve()}|{storage.duckdb_memory_limit}"
+    else:
+        profile = f"{storage.warehouse_name}|{storage.postgres().sslmode}"
     digest = hashlib.sha256(profile.encode()).hexdigest()[:12]
     return Path("target") / f"{op_name}-{digest}"
 

@@ -1,5 +1,5 @@
 """What the UI shows on each dbt model's materialization, read from the warehouse after the
-build: its columns and DuckDB types (`dagster/column_schema`), a table's row count
+build: its columns and the warehouse's types (`dagster/column_schema`), a table's row count
 (`dagster/row_count`; a view's would run the view), and on the MRR marts the latest month's MRR
 per currency as numbers (which Dagster plots across materializations) with a chart of MRR by
 month per currency (an SVG image in markdown, drawn as the revenue report draws it), and the last
@@ -9,26 +9,19 @@ import base64
 from collections.abc import Callable
 
 import dagster as dg
-import duckdb
 
 from stripe_assets.defs.report.render import mrr_chart_svg
 from stripe_assets.defs.stripe.currencies import format_amount
-from stripe_assets.defs.stripe.resources import StorageResource
-from stripe_assets.defs.stripe.warehouse import records
+from stripe_assets.defs.stripe.warehouse import Warehouse
 
 MARTS = "analytics"
 PREVIEW_MONTHS = 12
 
 
-def _mart(storage: StorageResource, name: str) -> str:
-    return storage.qualified(MARTS, name)
-
-
-def mrr_monthly_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
-    rows = records(
-        con,
+def mrr_monthly_metadata(warehouse: Warehouse) -> dict:
+    rows = warehouse.records(
         "select month, currency, mrr_minor, mrr, active_customers, is_complete_month "
-        f"from {_mart(storage, 'mrr_monthly')} order by currency",
+        f"from {warehouse.relation(MARTS, 'mrr_monthly')} order by currency"
     )
     latest = max((row["month"] for row in rows), default=None)
     metadata: dict = {"latest_month": f"{latest:%Y-%m}" if latest else "none"}
@@ -52,19 +45,19 @@ def _mrr_by_month_charts(rows: list[dict]) -> str:
     return "\n\n".join(charts) or "No MRR yet."
 
 
-def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
+def mrr_movements_metadata(warehouse: Warehouse) -> dict:
     columns = ["starting", "new", "expansion", "contraction", "churned", "reactivation", "ending"]
-    rows = con.execute(
-        "select strftime(month, '%Y-%m'), currency, "
+    movements = warehouse.relation(MARTS, "mrr_movements")
+    rows = warehouse.rows(
+        "select month, currency, "
         + ", ".join(f"{c}_mrr_minor" for c in columns)
-        + f" from {_mart(storage, 'mrr_movements')} "
-        f"where month > (select max(month) from {_mart(storage, 'mrr_movements')}) "
-        f"- interval {PREVIEW_MONTHS} month order by currency, month"
-    ).fetchall()
+        + f" from {movements} where month > (select max(month) from {movements}) "
+        f"- interval '{PREVIEW_MONTHS} months' order by currency, month"
+    )
     header = "| month | currency | " + " | ".join(columns) + " |"
     rule = "|---|---|" + "---:|" * len(columns)
     lines = [
-        f"| {month} | {currency.upper()} | "
+        f"| {month:%Y-%m} | {currency.upper()} | "
         + " | ".join(format_amount(amount, currency) for amount in amounts)
         + " |"
         for month, currency, *amounts in rows
@@ -75,25 +68,18 @@ def mrr_movements_metadata(con: duckdb.DuckDBPyConnection, storage: StorageResou
 
 
 MRR_MONTHLY = dg.AssetKey([MARTS, "mrr_monthly"])
-MRR_METADATA: dict[dg.AssetKey, Callable[[duckdb.DuckDBPyConnection, StorageResource], dict]] = {
+MRR_METADATA: dict[dg.AssetKey, Callable[[Warehouse], dict]] = {
     MRR_MONTHLY: mrr_monthly_metadata,
     dg.AssetKey([MARTS, "mrr_movements"]): mrr_movements_metadata,
 }
 
 
-def model_metadata(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource, key: dg.AssetKey
-) -> dict:
+def model_metadata(warehouse: Warehouse, key: dg.AssetKey) -> dict:
     schema, name = key.path
-    metadata: dict = {"dagster/column_schema": storage.column_schema(con, name, schema)}
-    (kind,) = con.execute(
-        "select table_type from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone() or (None,)
-    if kind == "BASE TABLE":
-        (rows,) = con.execute(f"select count(*) from {storage.qualified(schema, name)}").fetchone()
+    metadata: dict = {"dagster/column_schema": warehouse.table_schema(schema, name)}
+    if warehouse.kind(schema, name) == "BASE TABLE":
+        ((rows,),) = warehouse.rows(f"select count(*) from {warehouse.relation(schema, name)}")
         metadata["dagster/row_count"] = rows
     if key in MRR_METADATA:
-        metadata |= MRR_METADATA[key](con, storage)
+        metadata |= MRR_METADATA[key](warehouse)
     return metadata

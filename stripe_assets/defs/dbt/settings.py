@@ -42,12 +42,22 @@ class DbtSettingsResource(EnvironmentResource):
 
     def cli_vars(self, storage: StorageResource) -> str:
         """`--vars` for dbt: the warehouse the storage resource names (profiles.yml reads it),
-        so the raw load and the dbt build always share one warehouse, and these settings."""
+        so the raw load and the dbt build always share one warehouse, and these settings. Vars
+        are on dbt's command line, which Dagster logs, so the password is not among them."""
         values = {
             "duckdb_path": str(Path(storage.duckdb_path).resolve()),
             "duckdb_memory_limit": storage.duckdb_memory_limit,
             "customer_pii": self.customer_pii,
         }
+        if storage.warehouse == "postgres":  # the password is read from POSTGRES_PASSWORD alone
+            postgres = storage.postgres()
+            values |= {
+                "postgres_host": postgres.host,
+                "postgres_port": postgres.port,
+                "postgres_user": postgres.user,
+                "postgres_db": postgres.database,
+                "postgres_sslmode": postgres.sslmode,
+            }
         if self.mrr_as_of:
             values["as_of"] = self.mrr_as_of
         return json.dumps(values)

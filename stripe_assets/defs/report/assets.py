@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from stripe_assets.defs.dbt.metadata import MARTS
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
 from stripe_assets.defs.stripe.resources import StorageResource
-from stripe_assets.defs.stripe.warehouse import records
+from stripe_assets.defs.stripe.warehouse import MissingRelation, Warehouse
 
 from .render import MARTS as DRAWN_MARTS
 from .render import ReportData, render_report
@@ -36,8 +35,8 @@ def report_path(duckdb_path: str | Path) -> Path:
     "revenue, per currency in its major units: one self-contained HTML file.",
 )
 def revenue_report(storage: StorageResource) -> dg.MaterializeResult:
-    with storage.connect() as con:
-        rows = {name: _rows(con, storage.qualified(MARTS, name)) for name in DRAWN_MARTS}
+    with storage.connect() as warehouse:
+        rows = {name: _rows(warehouse, name) for name in DRAWN_MARTS}
     path = report_path(storage.duckdb_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = path.with_suffix(".html.partial")  # renamed whole: a reader never sees half
@@ -53,9 +52,9 @@ def revenue_report(storage: StorageResource) -> dg.MaterializeResult:
     )
 
 
-def _rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[dict]:
+def _rows(warehouse: Warehouse, mart: str) -> list[dict]:
     """A mart's rows as dicts; none when dbt has not built it yet."""
     try:
-        return records(con, f"select * from {relation}")
-    except duckdb.CatalogException:
+        return warehouse.records(f"select * from {warehouse.relation(MARTS, mart)}")
+    except MissingRelation:
         return []

@@ -106,7 +106,7 @@ def land(
     except (StripeApiError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     except Exception as error:
-        failure = user_facing(error, storage.duckdb_path, storage.landing_bucket_url)
+        failure = user_facing(error, storage.warehouse_name, storage.landing_bucket_url)
         if failure is None:
             raise
         raise failure from None
@@ -140,7 +140,7 @@ def land(
 class RawLoadConfig(dg.Config):
     full_refresh: bool = Field(
         default=False,
-        description="Drop the selected raw tables and reload them from every landed load.",
+        description="Empty the selected raw tables and reload them from every landed load.",
     )
 
 
@@ -164,7 +164,8 @@ def stripe_raw(
     context: dg.AssetExecutionContext, config: RawLoadConfig, storage: StorageResource
 ) -> Iterator[dg.MaterializeResult]:
     tables = _selected(context, raw_key)
-    refresh = "drop_resources" if config.full_refresh else None
+    # emptied, not dropped: on PostgreSQL dbt's staging views depend on the raw tables
+    refresh = "drop_data" if config.full_refresh else None
     try:
         with storage.exclusive(RAW_PIPELINE):
             pipeline = storage.raw_pipeline()
@@ -172,14 +173,14 @@ def stripe_raw(
                 context.log.warning(f"Finished raw load {load_id}, left by an interrupted run.")
             pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
     except Exception as error:
-        failure = user_facing(error, storage.duckdb_path, storage.landing_bucket_url)
+        failure = user_facing(error, storage.warehouse_name, storage.landing_bucket_url)
         if failure is None:
             raise
         raise failure from None
     merged = pipeline.last_trace.last_normalize_info.row_counts
-    with storage.connect() as con:
+    with storage.connect() as warehouse:
         for table in tables:
-            rows, deleted = storage.row_counts(con, table)
+            rows, deleted = warehouse.raw_row_counts(table) or (0, 0)
             yield dg.MaterializeResult(
                 asset_key=raw_key(table),
                 metadata={
@@ -188,7 +189,7 @@ def stripe_raw(
                     "deleted_rows": deleted,
                     "rows_merged_this_run": merged.get(table, 0),
                     "full_refresh": config.full_refresh,
-                    "dagster/column_schema": storage.column_schema(con, table),
+                    "dagster/column_schema": warehouse.table_schema(RAW_SCHEMA, table),
                 },
             )
 
@@ -201,9 +202,10 @@ def assets() -> dg.Definitions:
     """Built from the settings as the code location loads: the tables a sync reads are landing
     assets of the multi-asset, those STRIPE_RESOURCES leaves out plain specs, and every landing
     asset the multi-asset holds syncs on STRIPE_SYNC_CRON, when a sync would get past its first
-    step (preflight.py)."""
+    step (preflight.py). Raw's kind is the warehouse WAREHOUSE names."""
     on_cron = dg.AutomationCondition.on_cron(automation_settings().sync_cron) & ReadyToSync()
     synced = StripeApiResource.from_environment().tables()
+    warehouse = StorageResource.from_environment().warehouse
     landing = landing_assets(synced) if synced != TABLES else stripe_landing
     return dg.Definitions(
         assets=[
@@ -218,6 +220,8 @@ def assets() -> dg.Definitions:
                 for table in TABLES
                 if table not in synced
             ],
-            stripe_raw,
+            stripe_raw.map_asset_specs(
+                lambda spec: spec.replace_attributes(kinds={"dlt", warehouse})
+            ),
         ]
     )

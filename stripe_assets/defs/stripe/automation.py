@@ -30,7 +30,7 @@ MARKERS = "_dlt_loads"
 stripe_raw_rebuild_job = dg.define_asset_job(
     "stripe_raw_rebuild",
     selection=dg.AssetSelection.groups(RAW_GROUP),
-    description="Drop raw DuckDB and reload it from every landed load; no Stripe request.",
+    description="Empty raw and reload it from every landed load; no Stripe request.",
     config={"ops": {"stripe_raw": {"config": {"full_refresh": True}}}},
 )
 

@@ -25,12 +25,12 @@ import warnings
 from collections.abc import Iterator
 
 import dagster as dg
-import duckdb
 
 from .assets import WAREHOUSE_POOL, raw_key
 from .catalog import RESOURCES, TABLES
 from .reconciliation import RECONCILIATION_SPECS, guarded, reconcile, sample_ids
 from .resources import StorageResource
+from .warehouse import Warehouse
 
 ID_CHECK = "id_present_and_unique"
 REFERENCES_CHECK = "references_resolve"
@@ -87,24 +87,22 @@ def raw_checks(
     context: dg.AssetCheckExecutionContext, storage: StorageResource
 ) -> Iterator[dg.AssetCheckResult]:
     selected = context.selected_asset_check_keys
-    with storage.connect() as con:
+    with storage.connect() as warehouse:
         for table in TABLES:
             key = raw_key(table)
             for name, evaluate in ((ID_CHECK, _check_ids), (REFERENCES_CHECK, _check_references)):
                 if (check := dg.AssetCheckKey(key, name)) in selected:
-                    yield guarded(check, table, evaluate, con, storage, table)
+                    yield guarded(check, table, evaluate, warehouse, table)
             if dg.AssetCheckKey(key, VOLUME_CHECK) in selected:
                 yield _check_volume(context.instance, key)
-        yield from reconcile(con, storage, selected)
+        yield from reconcile(warehouse, selected)
 
 
-def _check_ids(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
-) -> dg.AssetCheckResult:
-    name = storage.raw_table(table)
-    missing = sample_ids(con, f"select _dlt_id from {name} where id is null")
+def _check_ids(warehouse: Warehouse, table: str) -> dg.AssetCheckResult:
+    name = warehouse.raw(table)
+    missing = sample_ids(warehouse, f"select _dlt_id from {name} where id is null")
     duplicates = sample_ids(
-        con, f"select id from {name} where id is not null group by id having count(*) > 1"
+        warehouse, f"select id from {name} where id is not null group by id having count(*) > 1"
     )
     return dg.AssetCheckResult(
         asset_key=raw_key(table),
@@ -123,16 +121,14 @@ def _check_ids(
     )
 
 
-def _check_references(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource, table: str
-) -> dg.AssetCheckResult:
+def _check_references(warehouse: Warehouse, table: str) -> dg.AssetCheckResult:
     orphans = {
         column: sample_ids(
-            con,
-            f"select distinct source.referenced from (select {_field_sql(column)} as referenced "
-            f"from {storage.raw_table(table)} as source) as source "
-            f"anti join {storage.raw_table(target)} as target on source.referenced = target.id "
-            "where source.referenced is not null",
+            warehouse,
+            "select distinct source.referenced from (select "
+            f"{_field_sql(warehouse, column)} as referenced from {warehouse.raw(table)} as source"
+            ") as source where source.referenced is not null and not exists (select 1 from "
+            f"{warehouse.raw(target)} as target where target.id = source.referenced)",
         )
         for column, target in REFERENCING[table].items()
     }
@@ -152,11 +148,11 @@ def _check_references(
     )
 
 
-def _field_sql(path: str) -> str:
+def _field_sql(warehouse: Warehouse, path: str) -> str:
     """A referencing field in SQL: a column, or (`parent.subscription_details.subscription`) a
     path into a JSON column."""
     column, _, nested = path.partition(".")
-    return f"json_extract_string(source.{column}, '$.{nested}')" if nested else f"source.{column}"
+    return warehouse.json_text(f"source.{column}", nested) if nested else f"source.{column}"
 
 
 def _last_two(instance: dg.DagsterInstance, key: dg.AssetKey, name: str) -> list:

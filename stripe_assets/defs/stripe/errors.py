@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import duckdb
+import psycopg2
 from dlt.common.schema.exceptions import DataValidationError
 
 from .client import STRIPE_API_VERSION, StripeApiError
@@ -21,16 +22,18 @@ LANDING_KEPT = "what was extracted is kept and loads on the next run"
 
 
 def user_facing(
-    error: BaseException, duckdb_path: str, landing_bucket_url: str
+    error: BaseException, warehouse_name: str, landing_bucket_url: str
 ) -> dg.Failure | None:
-    """A `dg.Failure` with one sentence for a failure we can explain, else None."""
+    """A `dg.Failure` with one sentence for a failure we can explain, else None; the warehouse
+    is named as `StorageResource.warehouse_name` names it."""
     for cause in exception_chain(error):
         sentence = (
             _told_already(cause)
             or _type_changed(cause)
-            or _warehouse_in_use(cause, duckdb_path)
+            or _warehouse_in_use(cause, warehouse_name)
+            or _warehouse_unreachable(cause, warehouse_name)
             or _landing_unreachable(cause, landing_bucket_url)
-            or _disk_full(cause, duckdb_path, landing_bucket_url)
+            or _disk_full(cause, warehouse_name, landing_bucket_url)
         )
         if sentence:
             return dg.Failure(description=sentence, allow_retries=False)
@@ -68,14 +71,27 @@ def _type_changed(cause: BaseException) -> str | None:
     )
 
 
-def _warehouse_in_use(cause: BaseException, duckdb_path: str) -> str | None:
+def _warehouse_in_use(cause: BaseException, warehouse_name: str) -> str | None:
     if not (isinstance(cause, duckdb.IOException) and "Could not set lock" in str(cause)):
         return None
     holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(cause))
     who = f"{holder.group(1)}, pid {holder.group(2)}" if holder else "another process"
     return (
-        f"The warehouse {duckdb_path} is open in another process ({who}): close that DuckDB "
+        f"The warehouse {warehouse_name} is open in another process ({who}): close that DuckDB "
         f"connection and rerun; {LANDING_KEPT}."
+    )
+
+
+def _warehouse_unreachable(cause: BaseException, warehouse_name: str) -> str | None:
+    """PostgreSQL gone during the load (stopped, restarted, the network cut): dlt keeps the load
+    package, and the next run finishes loading it."""
+    if not isinstance(cause, psycopg2.OperationalError):
+        return None
+    said = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return (
+        f"The warehouse {warehouse_name} stopped answering during the raw load ({said}): check "
+        f"that PostgreSQL is running, then rerun; the load resumes where it stopped and "
+        f"{LANDING_KEPT}."
     )
 
 
@@ -91,14 +107,14 @@ def _landing_unreachable(cause: BaseException, landing_bucket_url: str) -> str |
     return None
 
 
-def _disk_full(cause: BaseException, duckdb_path: str, landing_bucket_url: str) -> str | None:
+def _disk_full(cause: BaseException, warehouse_name: str, landing_bucket_url: str) -> str | None:
     """No space left, for the landing zone (dlt's files) or the warehouse (DuckDB)."""
     full = (isinstance(cause, OSError) and cause.errno == errno.ENOSPC) or (
         isinstance(cause, duckdb.Error) and "No space left on device" in str(cause)
     )
     if not full:
         return None
-    where = f"the warehouse {duckdb_path}" if isinstance(cause, duckdb.Error) else "this run"
+    where = f"the warehouse {warehouse_name}" if isinstance(cause, duckdb.Error) else "this run"
     return (
         f"The disk is full (no space left on device) for {where}: free some space, or point "
         f"DUCKDB_PATH and LANDING_BUCKET_URL ({landing_bucket_url}) at a disk with room, then "

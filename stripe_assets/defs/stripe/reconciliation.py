@@ -13,15 +13,13 @@ figure that disagrees with its own ledger must not reach them. A failure names t
 asset check on `analytics/mrr_movements`.)
 """
 
-import re
 from collections.abc import Callable, Iterator
 
 import dagster as dg
-import duckdb
 
 from .assets import raw_key
 from .currencies import minor_units_sql
-from .resources import StorageResource
+from .warehouse import MissingColumn, MissingRelation, Warehouse
 
 SAMPLE_SIZE = 20  # offending ids listed in a failed check's metadata
 
@@ -29,21 +27,14 @@ BALANCE_CHECK = "balance_transactions_match_sources"
 INVOICE_CHECK = "totals_match_lines"
 
 
-class MissingColumn(Exception):
-    """A raw table lacks a column a check reads: the account's objects have another shape
-    (an older API version, a field Stripe never sent) than the check was written for."""
-
-
-def sample_ids(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
+def sample_ids(warehouse: Warehouse, sql: str) -> list[str]:
     """The first offending ids a query finds; none when a table was never synced (left out of
-    STRIPE_RESOURCES: nothing to check)."""
+    STRIPE_RESOURCES: nothing to check). A column the query reads that raw lacks raises
+    MissingColumn (see `guarded`)."""
     try:
-        return [row[0] for row in con.execute(f"{sql} order by 1 limit {SAMPLE_SIZE}").fetchall()]
-    except duckdb.CatalogException:
+        return [row[0] for row in warehouse.rows(f"{sql} order by 1 limit {SAMPLE_SIZE}")]
+    except MissingRelation:
         return []
-    except duckdb.BinderException as error:
-        column = re.search(r'column(?: named)? "([^"]+)"', str(error))
-        raise MissingColumn(column.group(1) if column else str(error).splitlines()[0]) from None
 
 
 def _disagrees(amount: str, currency: str) -> str:
@@ -51,60 +42,61 @@ def _disagrees(amount: str, currency: str) -> str:
     is, or converted at its `exchange_rate` into its own currency, as Stripe converts a charge in
     another currency than the account settles in; Stripe shows the rate rounded, so a converted
     amount may be off by a minor unit, or a hundred-thousandth of a large one."""
+    # in double precision on every engine: PostgreSQL divides integers as integers
     converted = (
-        f"round({amount} / {minor_units_sql(currency)} * bt.exchange_rate "
-        f"* {minor_units_sql('bt.currency')})"
+        f"round(cast({amount} as double precision) / {minor_units_sql(currency)} "
+        f"* bt.exchange_rate * {minor_units_sql('bt.currency')})"
     )
     return (
         "not coalesce(case "
         f"when bt.exchange_rate is null or lower(bt.currency) = lower({currency}) "
         f"then bt.amount = {amount} "
-        f"else abs(bt.amount - {converted}) <= greatest(1, abs(bt.amount) / 100000) "
+        f"else abs(bt.amount - {converted}) <= greatest(1, abs(bt.amount) / 100000.0) "
         "end, false)"
     )
 
 
-def _balance_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> dict:
-    transactions = storage.raw_table("balance_transactions")
-    charges, refunds = storage.raw_table("charges"), storage.raw_table("refunds")
-    disputes = storage.raw_table("disputes")
+def _balance_mismatches(warehouse: Warehouse) -> dict:
+    transactions = warehouse.raw("balance_transactions")
+    charges, refunds = warehouse.raw("charges"), warehouse.raw("refunds")
+    disputes = warehouse.raw("disputes")
+    listed_id = warehouse.json_text("listed.transaction", "id")
+    listed_amount = warehouse.json_text("listed.transaction", "amount")
     return {
         "charge_ids": sample_ids(
-            con,
+            warehouse,
             f"select charges.id from {charges} as charges "
             f"left join {transactions} as bt on charges.balance_transaction = bt.id "
             "where charges.balance_transaction is not null "
             f"and {_disagrees('charges.amount', 'charges.currency')}",
         ),
         "refund_ids": sample_ids(
-            con,
+            warehouse,
             f"select refunds.id from {refunds} as refunds "
             f"left join {transactions} as bt on refunds.balance_transaction = bt.id "
             "where refunds.balance_transaction is not null "
             f"and {_disagrees('-refunds.amount', 'refunds.currency')}",
         ),
         "dispute_ids": sample_ids(
-            con,
+            warehouse,
             "select distinct listed.dispute_id from ("
             "  select id as dispute_id,"
-            "    unnest(json_extract(balance_transactions, '$[*]')) as transaction"
+            f"    {warehouse.json_elements('balance_transactions')} as transaction"
             f"  from {disputes}"
             ") as listed "
-            f"left join {transactions} as bt "
-            "on json_extract_string(listed.transaction, '$.id') = bt.id "
-            "where bt.amount is distinct from "
-            "cast(json_extract_string(listed.transaction, '$.amount') as bigint)",
+            f"left join {transactions} as bt on {listed_id} = bt.id "
+            f"where bt.amount is distinct from cast({listed_amount} as bigint)",
         ),
     }
 
 
-def _invoice_mismatches(con: duckdb.DuckDBPyConnection, storage: StorageResource) -> list[str]:
+def _invoice_mismatches(warehouse: Warehouse) -> list[str]:
     return sample_ids(
-        con,
-        f"select invoices.id from {storage.raw_table('invoices')} as invoices "
+        warehouse,
+        f"select invoices.id from {warehouse.raw('invoices')} as invoices "
         "left join ("
         "  select invoice, sum(amount) as lines_amount"
-        f"  from {storage.raw_table('invoice_line_items')} group by invoice"
+        f"  from {warehouse.raw('invoice_line_items')} group by invoice"
         ") as lines on lines.invoice = invoices.id "
         "where not invoices.is_deleted "
         "and invoices.subtotal is distinct from coalesce(lines.lines_amount, 0)",
@@ -130,10 +122,8 @@ RECONCILIATION_SPECS = [
 ]
 
 
-def _balance_result(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource
-) -> dg.AssetCheckResult:
-    mismatches = _balance_mismatches(con, storage)
+def _balance_result(warehouse: Warehouse) -> dg.AssetCheckResult:
+    mismatches = _balance_mismatches(warehouse)
     wrong = {kind: ids for kind, ids in mismatches.items() if ids}
     return dg.AssetCheckResult(
         asset_key=raw_key("balance_transactions"),
@@ -148,10 +138,8 @@ def _balance_result(
     )
 
 
-def _invoice_result(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource
-) -> dg.AssetCheckResult:
-    invoices = _invoice_mismatches(con, storage)
+def _invoice_result(warehouse: Warehouse) -> dg.AssetCheckResult:
+    invoices = _invoice_mismatches(warehouse)
     return dg.AssetCheckResult(
         asset_key=raw_key("invoices"),
         check_name=INVOICE_CHECK,
@@ -196,8 +184,8 @@ def guarded(
 
 
 def reconcile(
-    con: duckdb.DuckDBPyConnection, storage: StorageResource, selected: set[dg.AssetCheckKey]
+    warehouse: Warehouse, selected: set[dg.AssetCheckKey]
 ) -> Iterator[dg.AssetCheckResult]:
     for key, (tables, evaluate) in RECONCILIATIONS.items():
         if key in selected:
-            yield guarded(key, tables, evaluate, con, storage)
+            yield guarded(key, tables, evaluate, warehouse)

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import dlt
-import duckdb
 from pydantic import field_validator, model_validator
 
 from stripe_assets.file_lock import exclusive_lock
@@ -28,16 +26,27 @@ from stripe_assets.settings import (
     judged,
     landing_url_problem,
     memory_limit_problem,
+    port_problem,
     positive_number_problem,
     storage_problems,
     stripe_key_problem,
     sync_start_problem,
+    warehouse_problem,
 )
 
 from .catalog import select
 from .client import StripeClient
 from .landing import LANDING_ZONE_SOURCE, landing_destination
-from .warehouse import RAW_SCHEMA, connect, qualified, warehouse_destination
+from .warehouse import (
+    RAW_SCHEMA,
+    DuckDbWarehouse,
+    PostgresConnection,
+    PostgresWarehouse,
+    Warehouse,
+    WarehouseUnavailable,
+    postgres_destination,
+    warehouse_destination,
+)
 
 # the dlt pipelines' names: their working folders under data/dlt/ carry them
 LANDING_PIPELINE = "stripe_landing"
@@ -135,11 +144,14 @@ class StripeApiResource(EnvironmentResource):
 
 
 class StorageResource(EnvironmentResource):
-    """Where data lands (a folder or `s3://` URL) and the DuckDB file it is loaded into."""
+    """Where data lands (a folder or `s3://` URL) and the warehouse it is loaded into: a DuckDB
+    file, or a PostgreSQL database (`WAREHOUSE=postgres`). Either way the local working files
+    (dlt's state, dbt's builds, the report) live in DUCKDB_PATH's folder."""
 
     landing_bucket_url: str = env_field(
         "LANDING_BUCKET_URL", str(from_root("data/landing")), "A folder, or s3://bucket/prefix"
     )
+    warehouse: str = env_field("WAREHOUSE", "duckdb", "duckdb, or postgres (POSTGRES_* below)")
     duckdb_path: str = env_field(
         "DUCKDB_PATH", str(from_root("data/stripe.duckdb")), "The DuckDB warehouse file"
     )
@@ -148,6 +160,23 @@ class StorageResource(EnvironmentResource):
     duckdb_memory_limit: str = env_field(
         "DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT_DEFAULT, "DuckDB's memory before it spills"
     )
+    postgres_host: str = env_field("POSTGRES_HOST", "127.0.0.1", "The PostgreSQL server")
+    postgres_port: str = env_field("POSTGRES_PORT", "5432", "Its port")
+    postgres_user: str = env_field("POSTGRES_USER", "postgres", "The user raw and dbt log in as")
+    postgres_password: str = env_field("POSTGRES_PASSWORD", "", "That user's password")
+    postgres_db: str = env_field("POSTGRES_DB", "stripe", "The database: raw in its schema stripe")
+
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _warehouse_kind(cls, name: Any) -> Any:
+        if isinstance(name, str) and not is_deferred(name):  # EnvVar is a str: kept as it is
+            name = name.lower()
+        return judged(name, warehouse_problem)
+
+    @field_validator("postgres_port", mode="before")
+    @classmethod
+    def _port(cls, text: Any) -> Any:
+        return judged(text, lambda text: port_problem("POSTGRES_PORT", str(text)))
 
     @field_validator("landing_bucket_url", mode="before")
     @classmethod
@@ -171,8 +200,36 @@ class StorageResource(EnvironmentResource):
 
     def problems(self) -> list[str]:
         """What stops a run from using this storage (a missing bucket, an unwritable folder, a
-        file that is no warehouse), asked before the run starts."""
-        return storage_problems(self.landing_bucket_url, Path(self.duckdb_path))
+        file that is no warehouse, a PostgreSQL server that does not answer or refuses the
+        login), asked before the run starts."""
+        on_duckdb = self.warehouse == "duckdb"
+        problems = storage_problems(self.landing_bucket_url, Path(self.duckdb_path), on_duckdb)
+        if not on_duckdb:
+            try:
+                self.connect().close()
+            except WarehouseUnavailable as unavailable:
+                problems.append(str(unavailable))
+        return problems
+
+    def postgres(self) -> PostgresConnection:
+        return PostgresConnection(
+            host=self.postgres_host,
+            port=int(self.postgres_port),
+            user=self.postgres_user,
+            password=self.postgres_password,
+            database=self.postgres_db,
+        )
+
+    @property
+    def warehouse_name(self) -> str:
+        """The warehouse as people are told of it: the DuckDB file, or PostgreSQL's URL without
+        the password."""
+        return self.duckdb_path if self.warehouse == "duckdb" else str(self.postgres())
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt profile's output for this warehouse (dbt_project/profiles.yml)."""
+        return "dev" if self.warehouse == "duckdb" else self.warehouse
 
     @property
     def data_dir(self) -> Path:
@@ -226,6 +283,8 @@ class StorageResource(EnvironmentResource):
         ).state
 
     def _warehouse_destination(self):
+        if self.warehouse == "postgres":
+            return postgres_destination(self.postgres())
         return warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
 
     def landing_pipeline(self) -> dlt.Pipeline:
@@ -234,31 +293,8 @@ class StorageResource(EnvironmentResource):
     def raw_pipeline(self) -> dlt.Pipeline:
         return self._pipeline(RAW_PIPELINE, self._warehouse_destination())
 
-    def connect(self, read_only: bool = True):
-        return connect(Path(self.duckdb_path), read_only=read_only)
-
-    def row_counts(self, con, table: str) -> tuple[int, int]:
-        """(rows, deleted rows) of a raw table; (0, 0) when nothing was ever loaded into it."""
-        try:
-            return con.execute(
-                f"select count(*), count(*) filter (where is_deleted) from {self.raw_table(table)}"
-            ).fetchone()
-        except duckdb.CatalogException:
-            return 0, 0
-
-    def column_schema(self, con, table: str, schema: str = RAW_SCHEMA) -> dg.TableSchema:
-        """A relation's columns and DuckDB types (raw's for Dagster's schema-change checks)."""
-        columns = con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_catalog = current_database() and table_schema = ? and table_name = ? "
-            "order by ordinal_position",
-            [schema, table],
-        ).fetchall()
-        return dg.TableSchema(columns=[dg.TableColumn(name, type) for name, type in columns])
-
-    def raw_table(self, table: str) -> str:
-        """The catalog-qualified name of a raw table (see warehouse.py for why)."""
-        return self.qualified(RAW_SCHEMA, table)
-
-    def qualified(self, schema: str, table: str) -> str:
-        return qualified(Path(self.duckdb_path), schema, table)
+    def connect(self) -> Warehouse:
+        """The warehouse, opened for reading; WarehouseUnavailable says why it cannot be."""
+        if self.warehouse == "postgres":
+            return PostgresWarehouse(self.postgres())
+        return DuckDbWarehouse(Path(self.duckdb_path))
