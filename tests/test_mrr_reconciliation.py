@@ -18,11 +18,19 @@ replaced within a month, customers who moved to another currency, and Stripe's o
 bridge (`mrr_movements`) must equal the ledger's too, every month and currency.
 """
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
+import duckdb
 import pytest
 import requests
 
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.settings import DBT_PROJECT_DIR
 
 from .conftest import (
     WITHOUT_DBT_TESTS,
@@ -93,6 +101,36 @@ def test_mrr_equals_truth_35_days_on(
     assert truth["as_of"] > before > first_run["as_of"]
     assert_mrr_equals_truth(workspace, truth)
     assert_movements_equal_truth(workspace, truth)
+
+
+INCREMENTAL_FACTS = ("fct_charges", "fct_refunds", "fct_invoice_lines")
+
+
+def test_the_incremental_facts_equal_a_full_refresh(
+    first_run: dict, workspace: Workspace, tmp_path
+):
+    """The builds after the first (the tests above, in order) topped the incremental facts up
+    with the rows each sync changed (their last build deleted and inserted rows); rebuilt whole
+    from the same raw tables, they hold the same rows."""
+    executed = workspace.dbt_build_folder / "run" / "stripe_revenue" / "models" / "marts"
+    for fact in INCREMENTAL_FACTS:
+        assert "delete from" in (executed / f"{fact}.sql").read_text(), fact
+    copy = tmp_path / "stripe.duckdb"  # the same file name: dbt qualifies names with it
+    shutil.copyfile(workspace.duckdb_path, copy)
+    dbt = [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh"]
+    dbt += ["--project-dir", str(DBT_PROJECT_DIR), "--select", *INCREMENTAL_FACTS]
+    dbt += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "DUCKDB_PATH": str(copy)}
+    rebuilt = subprocess.run(dbt, env=env, capture_output=True, text=True, timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
+    for fact in INCREMENTAL_FACTS:
+        sql = f'select * from "stripe"."analytics"."{fact}" order by 1'
+        with duckdb.connect(str(workspace.duckdb_path), read_only=True) as con:
+            incremental = con.execute(sql).fetchall()
+        with duckdb.connect(str(copy), read_only=True) as con:
+            whole = con.execute(sql).fetchall()
+        assert incremental == whole, fact
+        assert len({row[-1] for row in whole}) > 1, "rows written by different raw loads"
 
 
 def landing_normalize_processes(workspace: Workspace) -> list[int]:

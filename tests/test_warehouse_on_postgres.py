@@ -24,7 +24,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from stripe_assets.defs.dbt.assets import build_folder, stripe_dbt_models
 from stripe_assets.defs.stripe.assets import stripe_raw
 from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.sandbox.process import running_sandbox
@@ -142,6 +141,9 @@ def test_the_pipeline_on_postgresql_equals_the_ledger_and_duckdb(
         postgres_user=postgres.user,
         postgres_db="warehouse",
     )
+    # imported here: the dbt assets read the manifest, which the first run wrote
+    from stripe_assets.defs.dbt.assets import build_folder, stripe_dbt_models
+
     dbt_folder = DBT_PROJECT_DIR / build_folder(stripe_dbt_models.op.name, storage)
     assert dbt_folder.is_dir()
     assert postgres.password not in output

@@ -112,5 +112,6 @@
         -- load metadata
         _extracted_at as extracted_at,
         _api_version as api_version,
-        _landing_load_id as landing_load_id
+        _landing_load_id as landing_load_id,
+        _dlt_load_id as raw_load_id
 {%- endmacro %}

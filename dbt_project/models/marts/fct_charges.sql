@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='charge_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 charges as (
@@ -11,6 +20,24 @@ balance_transactions as (
     select * from {{ ref('stg_stripe__balance_transactions') }}
 
 ),
+
+{% if is_incremental() %}
+changed as (
+
+    select charge_id
+    from charges
+    where {{ loaded_since_last_build('charges.raw_load_id') }}
+
+    union
+
+    select charges.charge_id
+    from charges
+    inner join balance_transactions
+        on charges.balance_transaction_id = balance_transactions.balance_transaction_id
+    where {{ loaded_since_last_build('balance_transactions.raw_load_id') }}
+
+),
+{% endif %}
 
 final as (
 
@@ -37,10 +64,15 @@ final as (
         charges.is_paid,
         charges.is_refunded,
         charges.is_disputed,
-        charges.created_at
+        charges.created_at,
+        {{ newest_load_id(['charges.raw_load_id', 'balance_transactions.raw_load_id']) }}
+            as raw_load_id
     from charges
     left join balance_transactions
         on charges.balance_transaction_id = balance_transactions.balance_transaction_id
+    {% if is_incremental() %}
+    where charges.charge_id in (select charge_id from changed)
+    {% endif %}
 
 )
 

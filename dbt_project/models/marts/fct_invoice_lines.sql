@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='invoice_line_item_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 invoice_line_items as (
@@ -11,6 +20,24 @@ invoices as (
     select * from {{ ref('stg_stripe__invoices') }}
 
 ),
+
+{% if is_incremental() %}
+changed as (
+
+    select invoice_line_item_id
+    from invoice_line_items
+    where {{ loaded_since_last_build('invoice_line_items.raw_load_id') }}
+
+    union
+
+    select invoice_line_items.invoice_line_item_id
+    from invoice_line_items
+    inner join invoices
+        on invoice_line_items.invoice_id = invoices.invoice_id
+    where {{ loaded_since_last_build('invoices.raw_load_id') }}
+
+),
+{% endif %}
 
 final as (
 
@@ -34,10 +61,15 @@ final as (
         case invoice_line_items.parent_type
             when 'subscription_item_details' then 'subscription_item'
             when 'invoice_item_details' then 'invoice_item'
-        end as line_type
+        end as line_type,
+        {{ newest_load_id(['invoice_line_items.raw_load_id', 'invoices.raw_load_id']) }}
+            as raw_load_id
     from invoice_line_items
     left join invoices
         on invoice_line_items.invoice_id = invoices.invoice_id
+    {% if is_incremental() %}
+    where invoice_line_items.invoice_line_item_id in (select invoice_line_item_id from changed)
+    {% endif %}
 
 )
 

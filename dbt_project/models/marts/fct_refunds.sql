@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='refund_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 with
 
 refunds as (
@@ -11,6 +20,24 @@ charges as (
     select * from {{ ref('stg_stripe__charges') }}
 
 ),
+
+{% if is_incremental() %}
+changed as (
+
+    select refund_id
+    from refunds
+    where {{ loaded_since_last_build('refunds.raw_load_id') }}
+
+    union
+
+    select refunds.refund_id
+    from refunds
+    inner join charges
+        on refunds.charge_id = charges.charge_id
+    where {{ loaded_since_last_build('charges.raw_load_id') }}
+
+),
+{% endif %}
 
 final as (
 
@@ -26,10 +53,15 @@ final as (
         refunds.destination_type,
         refunds.amount,
         refunds.amount_major,
-        refunds.created_at
+        refunds.created_at,
+        {{ newest_load_id(['refunds.raw_load_id', 'charges.raw_load_id']) }}
+            as raw_load_id
     from refunds
     left join charges
         on refunds.charge_id = charges.charge_id
+    {% if is_incremental() %}
+    where refunds.refund_id in (select refund_id from changed)
+    {% endif %}
 
 )
 

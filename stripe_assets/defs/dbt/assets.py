@@ -28,6 +28,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from dagster_dbt.metadata_set import DbtMetadataSet
+from pydantic import Field
 
 from stripe_assets.defs.automation import automation_settings
 from stripe_assets.defs.stripe.assets import WAREHOUSE_POOL
@@ -38,11 +40,29 @@ from stripe_assets.defs.stripe.warehouse import WarehouseUnavailable
 from .metadata import model_metadata
 from .project import dbt_project
 from .settings import DbtSettingsResource, dbt_data_tests_run
+from .versions import lineage_version
 
 KEPT_BUILD_FOLDERS = 10
+CODE_VERSION_TAG = "dagster/code_version"  # Dagster's tag on a materialization of versioned code
+
+
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models whole (dbt build --full-refresh).",
+    )
 
 
 class StripeDbtTranslator(DagsterDbtTranslator):
+    def get_code_version(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """An incremental model's version covers every model it is built from and the
+        project's macros, not its own SQL alone: a change upstream (a staging model's column, a
+        macro's rounding) changes its rows as much as its own SQL does, and a build after any
+        such change rebuilds it whole (`incremental_models_changed`)."""
+        if dbt_resource_props.get("config", {}).get("materialized") != "incremental":
+            return super().get_code_version(dbt_resource_props)
+        return lineage_version(dbt_resource_props["unique_id"])
+
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         """The model's documented description alone: dagster-dbt appends the raw SQL, which
         dbt's docs site (`make docs`) shows."""
@@ -69,6 +89,7 @@ class StripeDbtTranslator(DagsterDbtTranslator):
 )
 def stripe_dbt_models(
     context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
     dbt: DbtCliResource,
     storage: StorageResource,
     dbt_settings: DbtSettingsResource,
@@ -83,11 +104,12 @@ def stripe_dbt_models(
     """
     target = build_folder(context.op_execution_context.op.name, storage)
     keep_recent_build_folders(dbt_project.project_dir / target)
-    build = dbt.cli(
-        ["build", "--target", storage.dbt_target, "--vars", dbt_settings.cli_vars(storage)],
-        context=context,
-        target_path=target,
-    )
+    arguments = ["build", "--target", storage.dbt_target, "--vars", dbt_settings.cli_vars(storage)]
+    if config.full_refresh or (rebuilt := incremental_models_changed(context)):
+        arguments.append("--full-refresh")
+        why = "asked for" if config.full_refresh else f"their code changed: {', '.join(rebuilt)}"
+        context.log.info(f"Incremental models rebuilt whole ({why}).")
+    build = dbt.cli(arguments, context=context, target_path=target)
     events, failed = [], None
     try:
         for event in build.stream():
@@ -99,6 +121,25 @@ def stripe_dbt_models(
         if sentence := dbt_failure(_run_results(build)):
             raise dg.Failure(description=sentence, allow_retries=False) from None
         raise failed
+
+
+def incremental_models_changed(context: dg.AssetExecutionContext) -> list[str]:
+    """The incremental models this build selects whose last materialization was built by other
+    code than theirs now (dagster-dbt's code version is the model's checksum) or is unknown to
+    this instance: their rows were made by other SQL, so they are rebuilt whole, not topped
+    up."""
+    code_versions = context.assets_def.code_versions_by_key
+    changed = []
+    for key in context.selected_asset_keys:
+        spec = context.assets_def.specs_by_key[key]
+        if DbtMetadataSet.extract(spec.metadata).materialization_type != "incremental":
+            continue
+        latest = context.instance.get_latest_materialization_event(key)
+        materialization = latest.asset_materialization if latest else None
+        built_by = materialization.tags.get(CODE_VERSION_TAG) if materialization else None
+        if built_by != code_versions.get(key):
+            changed.append(key.to_user_string())
+    return changed
 
 
 def with_warehouse_metadata(

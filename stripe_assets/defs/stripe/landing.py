@@ -158,6 +158,7 @@ def _read_new_loads(
     fs: fsspec.AbstractFileSystem, manifests: Manifests, bucket_url: str, table: str
 ) -> Iterator[pa.RecordBatch]:
     state = dlt.current.resource_state()
+    raw_load_id = dlt.current.load_package_state()["load_id"]
     last_load_id = state.get("last_load_id")
     root = dataset_root(bucket_url)
     load_ids = completed_load_ids(fs, root)
@@ -175,16 +176,19 @@ def _read_new_loads(
             try:
                 with fs.open(path, "rb") as handle:
                     for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
-                        yield _as_raw_rows(batch)
+                        yield _as_raw_rows(batch, raw_load_id)
             except pa.ArrowException as error:
                 raise UnreadableLandedFile(path, bucket_url, error) from None
         state["last_load_id"] = load_id
 
 
-def _as_raw_rows(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Keep the landing load id as provenance under a name that is not dlt's own."""
+def _as_raw_rows(batch: pa.RecordBatch, raw_load_id: str) -> pa.RecordBatch:
+    """Keep the landing load id as provenance under another name, and stamp each row with
+    this raw load's id as `_dlt_load_id` (dlt adds none to Arrow rows): it only grows, so the
+    incremental dbt models rebuild just what a load wrote since their last build."""
     names = ["_landing_load_id" if n == "_dlt_load_id" else n for n in batch.schema.names]
-    return batch.rename_columns(names)
+    stamp = pa.array([raw_load_id] * batch.num_rows, pa.string())
+    return pa.RecordBatch.from_arrays([*batch.columns, stamp], names=[*names, "_dlt_load_id"])
 
 
 @dlt.source(name=LANDING_ZONE_SOURCE, max_table_nesting=0)
