@@ -1,7 +1,7 @@
 """Dagster deployed on PostgreSQL storage (DAGSTER_POSTGRES_URL): `make dev`'s webserver and
-daemon keep their runs, events and schedules in a real PostgreSQL 15 server (tests/postgres.py),
-and with the automation turned on the daemon syncs Stripe on its cron and the landing sensor
-loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, while
+daemon keep their runs, events and schedules in a real PostgreSQL 15 server
+(stripe_assets/tooling/local_postgres.py), and with the automation turned on the daemon syncs
+Stripe on its cron and the landing sensor loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, while
 Stripe refuses the key, a launch from the UI (headless Chromium) shows one sentence and the
 automation's cron ticks pass: neither creates a run, so the UI marks nothing failed.
 """
@@ -14,6 +14,7 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
+from stripe_assets.tooling.local_postgres import PostgresServer, running_postgres
 
 from .conftest import (
     QUIET_GROUP,
@@ -25,7 +26,6 @@ from .conftest import (
     start,
     truth_of,
 )
-from .postgres import PostgresServer, running_postgres
 from .test_configuration import launch_here
 from .test_dev_ui import (
     ARTIFACTS,

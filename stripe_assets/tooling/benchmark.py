@@ -23,10 +23,15 @@ latest figures live beside the code and no commit edits the README for a timing.
    while the shared budget adapts (client.RequestBudget), and how long it took.
 6. e2e_<size>_{extract,raw,dbt,checks}_s, e2e_<size>_<stage>_peak_rss_mb and
    e2e_<size>_peak_rss_mb: `make run` end to end (sandbox → landing → raw → every dbt model →
-   every check), stage times from Dagster, memory of the run's process tree sampled throughout.
+   every check), stage times from Dagster, memory of the run's process tree sampled throughout;
+   then e2e_<size>_next_day_dbt_s and e2e_<size>_next_day_to_full_dbt_ratio: the dbt build of
+   the run after the business lives one more day (the incremental facts topped up) against the
+   first, full one. The same figures on PostgreSQL (a local server from this machine's
+   binaries) are named e2e_postgres_<size>_...
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -42,6 +47,7 @@ import requests
 from stripe_assets.defs.stripe.client import STRIPE_API_VERSION
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
+from stripe_assets.tooling.local_postgres import running_postgres
 
 RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PAGE = 100
@@ -229,11 +235,16 @@ def client_cost(figures: list[Figure], workdir: Path) -> None:
     save(figures)
 
 
-def end_to_end(figures: list[Figure], workdir: Path, label: str, customers: str, years: int):
-    """`make run` on a sandbox of this size; stage times from the run's Dagster step stats."""
+def end_to_end(
+    figures: list[Figure], workdir: Path, label: str, customers: str, years: int, warehouse: str
+):
+    """`make run` on a sandbox of this size in this warehouse, then again after the business
+    lives one more day; stage times from the runs' Dagster step stats. DuckDB's figures are
+    named `e2e_<size>_...`, another warehouse's `e2e_<warehouse>_<size>_...`."""
+    name = f"e2e_{label}" if warehouse == "duckdb" else f"e2e_{warehouse}_{label}"
     end = time.strftime("%Y-%m-%d", time.gmtime())
     start = f"{int(end[:4]) - years}{end[4:]}"
-    root = workdir / f"e2e_{label}"
+    root = workdir / name
     env = {
         **os.environ,
         "DUCKDB_PATH": str(root / "stripe.duckdb"),
@@ -241,33 +252,64 @@ def end_to_end(figures: list[Figure], workdir: Path, label: str, customers: str,
         "DAGSTER_HOME": str(root / "dagster_home"),
         "STRIPE_REQUESTS_PER_SECOND": "100000",
     }
-    with running_sandbox("--customers", customers, "--start", start, "--end", end) as sandbox:
+    with contextlib.ExitStack() as stack:
+        if warehouse == "postgres":
+            server = stack.enter_context(running_postgres())
+            server.create_database("bench")
+            env |= {
+                "WAREHOUSE": "postgres",
+                "POSTGRES_HOST": "127.0.0.1",
+                "POSTGRES_PORT": str(server.port),
+                "POSTGRES_USER": server.user,
+                "POSTGRES_PASSWORD": server.password,
+                "POSTGRES_DB": "bench",
+            }
+        sandbox = stack.enter_context(
+            running_sandbox("--customers", customers, "--start", start, "--end", end)
+        )
         env.update(STRIPE_API_BASE=sandbox.url, STRIPE_API_KEY=sandbox.api_key)
-        started = time.perf_counter()
-        log = root / "run.log"
-        root.mkdir(parents=True, exist_ok=True)
-        with log.open("w") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "stripe_assets.tooling.launcher", "run"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-            samples = sample_rss_mb(process)
-        total_s = time.perf_counter() - started
-    if process.returncode != 0:
-        raise SystemExit(f"e2e {label} failed:\n{log.read_text()[-4000:]}")
-    for stage, (seconds, peak_mb) in stage_figures(root / "dagster_home", samples).items():
+        total_s, samples = timed_run(env, root, name)
+        stages = stage_figures(root / "dagster_home", samples)
+        advanced = requests.post(f"{sandbox.url}/_sandbox/advance", json={"days": 1}, timeout=600)
+        advanced.raise_for_status()
+        _, next_day_samples = timed_run(env, root, name)
+        next_day = stage_figures(root / "dagster_home", next_day_samples)
+    for stage, (seconds, peak_mb) in stages.items():
         figures += [
-            Figure(f"e2e_{label}_{stage}_s", seconds, "s"),
-            Figure(f"e2e_{label}_{stage}_peak_rss_mb", peak_mb, "MB"),
+            Figure(f"{name}_{stage}_s", seconds, "s"),
+            Figure(f"{name}_{stage}_peak_rss_mb", peak_mb, "MB"),
         ]
+    dbt_full_s, dbt_next_day_s = stages["dbt"][0], next_day["dbt"][0]
     figures += [
-        Figure(f"e2e_{label}_total_s", round(total_s, 1), "s"),
-        Figure(f"e2e_{label}_peak_rss_mb", round(max(mb for _, mb in samples)), "MB"),
+        Figure(f"{name}_total_s", round(total_s, 1), "s"),
+        Figure(f"{name}_peak_rss_mb", round(max(mb for _, mb in samples)), "MB"),
+        Figure(f"{name}_next_day_dbt_s", dbt_next_day_s, "s"),
+        Figure(
+            f"{name}_next_day_to_full_dbt_ratio",
+            round(dbt_next_day_s / dbt_full_s, 3) if dbt_full_s else 0.0,
+            "ratio",
+        ),
     ]
     save(figures)
+
+
+def timed_run(env: dict[str, str], root: Path, name: str) -> tuple[float, list]:
+    """One `make run`: its wall time and its process tree's memory samples."""
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / "run.log"
+    started = time.perf_counter()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stripe_assets.tooling.launcher", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        samples = sample_rss_mb(process)
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{log.read_text()[-4000:]}")
+    return time.perf_counter() - started, samples
 
 
 def sample_rss_mb(process: subprocess.Popen) -> list[tuple[float, float]]:
@@ -295,7 +337,7 @@ def stage_figures(
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        [run] = instance.get_runs(limit=1)
+        [run] = instance.get_runs(limit=1)  # the latest
         spans = {
             s.step_key: (s.start_time, s.end_time) for s in instance.get_run_step_stats(run.run_id)
         }
@@ -335,6 +377,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--e2e", action="append", metavar="CUSTOMERS:YEARS", help="sizes (default 10000:3, 50000:5)"
     )
+    parser.add_argument(
+        "--warehouse",
+        choices=["duckdb", "postgres"],
+        action="append",
+        help="default: DuckDB at every size, PostgreSQL at the first (a local server)",
+    )
     args = parser.parse_args(argv)
     info = machine()
     print(
@@ -366,8 +414,10 @@ def main(argv: list[str] | None = None) -> None:
         if "limited" in only:
             below_the_budget(figures, workdir)
         if "e2e" in only:
-            for label, (customers, years) in sizes.items():
-                end_to_end(figures, workdir, label, customers, years)
+            for index, (label, (customers, years)) in enumerate(sizes.items()):
+                for warehouse in args.warehouse or ["duckdb", "postgres"]:
+                    if args.warehouse or warehouse == "duckdb" or index == 0:
+                        end_to_end(figures, workdir, label, customers, years, warehouse)
     print(f"\n{'figure':<36} {'value':>14}  unit")
     for figure in figures:
         print(f"{figure.name:<36} {figure.value:>14,}  {figure.unit}")

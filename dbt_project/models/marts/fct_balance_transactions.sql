@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='balance_transaction_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns'
+    )
+}}
+
 {#-
     One row per balance transaction. customer_id is resolved through the source object:
     a charge directly, a refund or a dispute through its charge; null for payouts and any
@@ -40,7 +49,10 @@ refund_customers as (
 
     select
         refunds.refund_id,
-        coalesce(charges.customer_id, refunds.customer_id) as customer_id
+        charges.charge_id,
+        coalesce(charges.customer_id, refunds.customer_id) as customer_id,
+        refunds.raw_load_id,
+        charges.raw_load_id as charge_raw_load_id
     from refunds
     left join charges
         on refunds.charge_id = charges.charge_id
@@ -51,7 +63,10 @@ dispute_customers as (
 
     select
         disputes.dispute_id,
-        charges.customer_id
+        charges.charge_id,
+        charges.customer_id,
+        disputes.raw_load_id,
+        charges.raw_load_id as charge_raw_load_id
     from disputes
     left join charges
         on disputes.charge_id = charges.charge_id
@@ -88,7 +103,16 @@ final as (
         balance_transactions.net_major,
         balance_transactions.exchange_rate,
         balance_transactions.created_at,
-        balance_transactions.available_on_at
+        balance_transactions.available_on_at,
+        {{ newest_load_id([
+            'balance_transactions.raw_load_id',
+            'charges.raw_load_id',
+            'refund_customers.raw_load_id',
+            'refund_customers.charge_raw_load_id',
+            'dispute_customers.raw_load_id',
+            'dispute_customers.charge_raw_load_id',
+            'payouts.raw_load_id',
+        ]) }} as raw_load_id
     from balance_transactions
     left join charges
         on balance_transactions.source_id = charges.charge_id
@@ -98,6 +122,23 @@ final as (
         on balance_transactions.source_id = dispute_customers.dispute_id
     left join payouts
         on balance_transactions.source_id = payouts.payout_id
+    {% if is_incremental() %}
+    where {{ loaded_since_last_build('balance_transactions.raw_load_id') }}
+        or {{ loaded_since_last_build('charges.raw_load_id', key='charges.charge_id') }}
+        or {{ loaded_since_last_build(
+            'refund_customers.raw_load_id', key='refund_customers.refund_id'
+        ) }}
+        or {{ loaded_since_last_build(
+            'refund_customers.charge_raw_load_id', key='refund_customers.charge_id'
+        ) }}
+        or {{ loaded_since_last_build(
+            'dispute_customers.raw_load_id', key='dispute_customers.dispute_id'
+        ) }}
+        or {{ loaded_since_last_build(
+            'dispute_customers.charge_raw_load_id', key='dispute_customers.charge_id'
+        ) }}
+        or {{ loaded_since_last_build('payouts.raw_load_id', key='payouts.payout_id') }}
+    {% endif %}
 
 )
 

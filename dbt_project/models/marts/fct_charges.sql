@@ -21,24 +21,6 @@ balance_transactions as (
 
 ),
 
-{% if is_incremental() %}
-changed as (
-
-    select charge_id
-    from charges
-    where {{ loaded_since_last_build('charges.raw_load_id') }}
-
-    union
-
-    select charges.charge_id
-    from charges
-    inner join balance_transactions
-        on charges.balance_transaction_id = balance_transactions.balance_transaction_id
-    where {{ loaded_since_last_build('balance_transactions.raw_load_id') }}
-
-),
-{% endif %}
-
 final as (
 
     select
@@ -71,7 +53,10 @@ final as (
     left join balance_transactions
         on charges.balance_transaction_id = balance_transactions.balance_transaction_id
     {% if is_incremental() %}
-    where charges.charge_id in (select charge_id from changed)
+    where {{ loaded_since_last_build('charges.raw_load_id') }}
+        or {{ loaded_since_last_build(
+            'balance_transactions.raw_load_id', key='balance_transactions.balance_transaction_id'
+        ) }}
     {% endif %}
 
 )

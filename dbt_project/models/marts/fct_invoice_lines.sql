@@ -21,24 +21,6 @@ invoices as (
 
 ),
 
-{% if is_incremental() %}
-changed as (
-
-    select invoice_line_item_id
-    from invoice_line_items
-    where {{ loaded_since_last_build('invoice_line_items.raw_load_id') }}
-
-    union
-
-    select invoice_line_items.invoice_line_item_id
-    from invoice_line_items
-    inner join invoices
-        on invoice_line_items.invoice_id = invoices.invoice_id
-    where {{ loaded_since_last_build('invoices.raw_load_id') }}
-
-),
-{% endif %}
-
 final as (
 
     select
@@ -68,7 +50,10 @@ final as (
     left join invoices
         on invoice_line_items.invoice_id = invoices.invoice_id
     {% if is_incremental() %}
-    where invoice_line_items.invoice_line_item_id in (select invoice_line_item_id from changed)
+    where {{ loaded_since_last_build('invoice_line_items.raw_load_id') }}
+        or {{ loaded_since_last_build(
+            'invoices.raw_load_id', key='invoices.invoice_id'
+        ) }}
     {% endif %}
 
 )

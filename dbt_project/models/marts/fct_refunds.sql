@@ -21,24 +21,6 @@ charges as (
 
 ),
 
-{% if is_incremental() %}
-changed as (
-
-    select refund_id
-    from refunds
-    where {{ loaded_since_last_build('refunds.raw_load_id') }}
-
-    union
-
-    select refunds.refund_id
-    from refunds
-    inner join charges
-        on refunds.charge_id = charges.charge_id
-    where {{ loaded_since_last_build('charges.raw_load_id') }}
-
-),
-{% endif %}
-
 final as (
 
     select
@@ -60,7 +42,10 @@ final as (
     left join charges
         on refunds.charge_id = charges.charge_id
     {% if is_incremental() %}
-    where refunds.refund_id in (select refund_id from changed)
+    where {{ loaded_since_last_build('refunds.raw_load_id') }}
+        or {{ loaded_since_last_build(
+            'charges.raw_load_id', key='charges.charge_id'
+        ) }}
     {% endif %}
 
 )

@@ -213,7 +213,9 @@ def _key(context: dg.AssetExecutionContext, output: dg.Output) -> dg.AssetKey:
 
 @dg.definitions
 def assets() -> dg.Definitions:
-    """DBT_BUILD_CRON is a setting, read when the code location loads."""
+    """DBT_BUILD_CRON and WAREHOUSE are settings, read when the code location loads: the
+    models' kind is the warehouse they are built in (dagster-dbt names the manifest's, DuckDB)."""
+    warehouse = StorageResource.from_environment().warehouse
     daily = (
         dg.AutomationCondition.cron_tick_passed(automation_settings().dbt_build_cron)
         & ~dg.AutomationCondition.in_progress()
@@ -222,7 +224,9 @@ def assets() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             stripe_dbt_models.map_asset_specs(
-                lambda spec: spec.replace_attributes(automation_condition=condition)
+                lambda spec: spec.replace_attributes(
+                    automation_condition=condition, kinds={"dbt", warehouse}
+                )
             )
         ]
     )

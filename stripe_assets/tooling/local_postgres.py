@@ -1,6 +1,6 @@
-"""A real PostgreSQL server for the tests: this machine's PostgreSQL 15 binaries (`initdb`,
-`pg_ctl`), a temporary cluster on a free loopback port, password authentication (scram), gone
-when the block ends.
+"""A real PostgreSQL server for the tests and `make bench`'s PostgreSQL figures: this machine's
+PostgreSQL binaries (`initdb`, `pg_ctl`), a temporary cluster on a free loopback port, password
+authentication (scram), gone when the block ends.
 
 `initdb` refuses to run as root, so under root the cluster belongs to the `postgres` user and
 every server command runs as it (`runuser`), in a folder of /tmp that user can reach.
@@ -9,6 +9,7 @@ every server command runs as it (`runuser`), in a folder of /tmp that user can r
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
-
-from .conftest import free_port
 
 SERVER_USER = "postgres"  # the owner of the cluster's files when the tests run as root
 USER = "stripe_assets"
@@ -51,6 +50,12 @@ class PostgresServer:
                 return cursor.fetchall() if cursor.description else []
         finally:
             con.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @contextmanager
