@@ -42,7 +42,7 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000 (with the sandbox unless 
 	$(BIN)/python -m stripe_assets.tooling.launcher dev
 
 test: setup lint browser  ## the whole suite (make check's cases included)
-	$(BIN)/python -m pytest -n 5 --dist loadfile --no-loadscope-reorder --durations=30
+	$(BIN)/python -m pytest -n 6 --dist loadfile --no-loadscope-reorder --durations=30
 
 test-fast: setup  ## the unit tests of pure logic alone (tests/unit), in seconds
 	$(BIN)/python -m pytest -q tests/unit

@@ -1,9 +1,10 @@
 """Dagster deployed on PostgreSQL storage (DAGSTER_POSTGRES_URL): `make dev`'s webserver and
 daemon keep their runs, events and schedules in a real PostgreSQL 15 server
 (stripe_assets/tooling/local_postgres.py), and with the automation turned on the daemon syncs
-Stripe on its cron and the landing sensor loads raw and builds the models, which reconcile with the sandbox's ledger. Before that, while
-Stripe refuses the key, a launch from the UI (headless Chromium) shows one sentence and the
-automation's cron ticks pass: neither creates a run, so the UI marks nothing failed.
+Stripe on its cron and the landing sensor loads raw and builds the models, which reconcile with
+the sandbox's ledger. Before that, while Stripe refuses the key, a launch from the UI (headless
+Chromium) shows one sentence and the automation's cron ticks pass: neither creates a run, so
+the UI marks nothing failed.
 """
 
 import time
