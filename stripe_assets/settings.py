@@ -254,8 +254,7 @@ def api_base_problem(base: str, api_key: str) -> str | None:
             f"STRIPE_API_BASE {base!r} has a path: give the server alone, such as "
             "https://api.stripe.com (the pipeline adds /v1/...)."
         )
-    loopback = parts.hostname == "localhost" or _is_loopback_address(parts.hostname)
-    if parts.scheme == "http" and "_live_" in api_key and not loopback:
+    if parts.scheme == "http" and "_live_" in api_key and not is_loopback(parts.hostname):
         return (
             f"STRIPE_API_BASE {base!r} is plain HTTP to another machine, which would send the "
             "live STRIPE_API_KEY unencrypted: use https://."
@@ -263,7 +262,10 @@ def api_base_problem(base: str, api_key: str) -> str | None:
     return None
 
 
-def _is_loopback_address(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: a secret sent to it crosses no network."""
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

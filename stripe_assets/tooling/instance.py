@@ -7,13 +7,14 @@ it (Dagster reads `{env: ...}` values when it opens the instance, and the UI's c
 shows the name), and nothing printed quotes it.
 """
 
-import ipaddress
 import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
+
+from stripe_assets.settings import is_loopback
 
 POSTGRES_URL_VARIABLE = "DAGSTER_POSTGRES_URL"
 CONNECT_TIMEOUT_S = 5
@@ -53,7 +54,7 @@ def postgres_url_problem(url: str) -> str | None:
     if parts.scheme != "postgresql" or not host or not parts.path.strip("/"):
         return not_a_url
     ssl_mode = parse_qs(parts.query).get("sslmode", [""])[-1]
-    if not _is_loopback(host) and ssl_mode not in ENCRYPTING_SSL_MODES:
+    if not is_loopback(host) and ssl_mode not in ENCRYPTING_SSL_MODES:
         return (
             f"{POSTGRES_URL_VARIABLE} connects to {host}:{port} without TLS: add "
             "?sslmode=verify-full (or require) so that its password and Dagster's runs never "
@@ -94,12 +95,3 @@ def _refusal(server: str, message: str, password: str | None) -> str:
     return (
         f"{POSTGRES_URL_VARIABLE}: PostgreSQL at {server} answered \u201c{reason}\u201d: {advice}."
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -21,6 +21,17 @@ def test_a_cursor_inside_the_window_says_how_long_is_left():
     assert "sync within 5 days" in _stale_cursor_sentence(25.0)
 
 
+def wrapped_as_dlt_does(cause: Exception) -> RuntimeError:
+    """`cause` a layer down the exception chain, as dlt's failed step raises it."""
+    try:
+        try:
+            raise cause
+        except Exception as inner:
+            raise RuntimeError("load step failed") from inner
+    except RuntimeError as wrapped:
+        return wrapped
+
+
 @pytest.mark.parametrize(
     "cause, says",
     [
@@ -32,13 +43,7 @@ def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
     """As dlt raises it: the cause a layer or more down the chain. A full disk cannot be made on
     this machine (mounting a small filesystem needs privileges it lacks), so the exceptions are
     built as the OS and DuckDB raise them."""
-    try:
-        try:
-            raise cause
-        except Exception as inner:
-            raise RuntimeError("load step failed") from inner
-    except RuntimeError as wrapped:
-        failure = user_facing(wrapped, "data/stripe.duckdb", "data/landing")
+    failure = user_facing(wrapped_as_dlt_does(cause), "data/stripe.duckdb", "data/landing")
     assert failure is not None and failure.description.startswith("The disk is full")
     assert says in failure.description and failure.description.count(". ") == 0
 
@@ -50,13 +55,9 @@ def test_postgresql_gone_during_the_load_is_one_sentence_naming_it_without_the_p
     cause = psycopg2.OperationalError(
         "server closed the connection unexpectedly\n\tThis probably means the server terminated"
     )
-    try:
-        try:
-            raise cause
-        except Exception as inner:
-            raise RuntimeError("load step failed") from inner
-    except RuntimeError as wrapped:
-        failure = user_facing(wrapped, "postgresql://loader@db:5432/finance", "data/landing")
+    failure = user_facing(
+        wrapped_as_dlt_does(cause), "postgresql://loader@db:5432/finance", "data/landing"
+    )
     assert failure is not None
     assert failure.description.startswith(
         "The warehouse postgresql://loader@db:5432/finance stopped answering during the raw load "

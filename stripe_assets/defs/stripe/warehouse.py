@@ -28,6 +28,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from stripe_assets.compat.dlt import CatalogQualifiedClient
+from stripe_assets.settings import is_loopback
 
 RAW_SCHEMA = "stripe"
 CONNECT_TIMEOUT_S = 10
@@ -165,14 +166,10 @@ class PostgresConnection:
     database: str
 
     @property
-    def loopback(self) -> bool:
-        return self.host in ("localhost", "127.0.0.1", "::1")
-
-    @property
     def sslmode(self) -> str:
         """TLS whenever the server is on another machine: the login must not cross the network
         in clear text. On loopback there is no network to cross."""
-        return "prefer" if self.loopback else "require"
+        return "prefer" if is_loopback(self.host) else "require"
 
     def __str__(self) -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
@@ -245,7 +242,7 @@ def postgres_problem(connection: PostgresConnection, error: psycopg2.Operational
             f"{where} has no database {connection.database!r}: create it (createdb "
             f"{connection.database}), or point POSTGRES_DB at one that exists."
         )
-    if "SSL" in message and not connection.loopback:
+    if "SSL" in message and not is_loopback(connection.host):
         return (
             f"{where} does not accept TLS connections, and the login must not cross the network "
             "in clear text: enable SSL on the server."
