@@ -179,6 +179,7 @@ def stripe_raw(
         raise failure from None
     merged = pipeline.last_trace.last_normalize_info.row_counts
     with storage.connect() as warehouse:
+        warehouse.refresh_statistics(RAW_SCHEMA, tables)
         for table in tables:
             rows, deleted = warehouse.raw_row_counts(table) or (0, 0)
             yield dg.MaterializeResult(

@@ -101,6 +101,10 @@ class Warehouse(ABC):
         return found[0][0] if found else None
 
     @abstractmethod
+    def refresh_statistics(self, schema: str, tables: list[str]) -> None:
+        """Bring the planner's statistics of these tables up to date after a bulk write."""
+
+    @abstractmethod
     def relation(self, schema: str, name: str) -> str: ...
 
     @abstractmethod
@@ -134,6 +138,9 @@ class DuckDbWarehouse(Warehouse):
 
     def relation(self, schema: str, name: str) -> str:
         return qualified(self.path, schema, name)
+
+    def refresh_statistics(self, schema: str, tables: list[str]) -> None:
+        """Nothing to do: DuckDB keeps its statistics as it writes."""
 
     def json_text(self, expression: str, path: str) -> str:
         return f"json_extract_string({expression}, '$.{path}')"
@@ -205,6 +212,15 @@ class PostgresWarehouse(Warehouse):
 
     def relation(self, schema: str, name: str) -> str:
         return f'"{schema}"."{name}"'
+
+    def refresh_statistics(self, schema: str, tables: list[str]) -> None:
+        """ANALYZE: right after a load autovacuum has not yet sampled the new rows, and a
+        planner that takes a table of thousands of rows for empty nests loops over it (the raw
+        checks took 20 s instead of 0.1 s on 3,000 customers, 400 s on 10,000)."""
+        existing = [table for table in tables if self.kind(schema, table) == "BASE TABLE"]
+        if existing:
+            with self.con.cursor() as cursor:
+                cursor.execute(f"analyze {', '.join(self.relation(schema, t) for t in existing)}")
 
     def json_text(self, expression: str, path: str) -> str:
         return f"(({expression})::jsonb #>> '{{{path.replace('.', ',')}}}')"
