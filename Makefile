@@ -17,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE :=
 $(INSTALLED): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev,spark]'
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib
 	touch $@
 

@@ -11,10 +11,12 @@ alike (the dbt profile applies the same rule), so both always open the same Duck
 The judges below are plain functions so the fast tests can ask them directly.
 """
 
+import importlib.util
 import ipaddress
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
@@ -32,7 +34,7 @@ DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB"
 SYNC_CRON_DEFAULT = "0 * * * *"
 DBT_BUILD_CRON_DEFAULT = "0 6 * * *"
 CUSTOMER_PII_MODES = ("keep", "hash", "drop")
-WAREHOUSES = ("duckdb", "postgres")
+WAREHOUSES = ("duckdb", "postgres", "spark")
 # The ISO-8601 forms DuckDB casts as well as Python reads: a date, optionally a time, and after
 # the seconds optionally an offset (macros/timestamps.sql reads a value without one as UTC).
 ISO_INSTANT = re.compile(
@@ -185,11 +187,6 @@ def memory_limit_problem(limit: str) -> str | None:
 def warehouse_problem(name: str) -> str | None:
     if name in WAREHOUSES:
         return None
-    if name == "spark":
-        return (
-            "WAREHOUSE 'spark' is not supported yet (docs/warehouses.md says what is): use duckdb "
-            "or postgres."
-        )
     return (
         f"WAREHOUSE {name!r} is not one of {', '.join(WAREHOUSES)}: fix it, or unset it for DuckDB."
     )
@@ -351,6 +348,28 @@ def storage_problems(landing: str, warehouse: Path, duckdb: bool = True) -> list
         problems.append(
             f"DUCKDB_PATH {str(warehouse)!r} is not a DuckDB database: point it at a DuckDB "
             "file, or at a path where none exists yet."
+        )
+    return problems
+
+
+def spark_problems(spark_dir: Path) -> list[str]:
+    """What stops WAREHOUSE=spark before a JVM is started for it: its folder, Java, pyspark."""
+    problems = []
+    if not writable_folder(spark_dir):
+        problems.append(
+            f"SPARK_DIR {str(spark_dir)!r} cannot be written: point it at a folder you can "
+            "write to."
+        )
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and Path(java_home, "bin", "java").exists()) and not shutil.which("java"):
+        problems.append(
+            "WAREHOUSE=spark needs Java 17 or newer, and none was found: install it (apt-get "
+            "install openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+    if importlib.util.find_spec("pyspark") is None:
+        problems.append(
+            "WAREHOUSE=spark needs pyspark and dbt-spark, which this environment lacks: "
+            "install them with pip install -e '.[spark]' (make setup does)."
         )
     return problems
 

@@ -5,6 +5,9 @@ through `python -m stripe_assets.tooling.launcher run` exactly as `make run` doe
 DuckDB, the landing zone and a Dagster instance under pytest's temporary directory.
 """
 
+import datetime
+import decimal
+import json
 import os
 import socket
 import subprocess
@@ -21,6 +24,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from stripe_assets.defs.stripe.assets import stripe_raw
 from stripe_assets.defs.stripe.catalog import TABLES
 from stripe_assets.defs.stripe.resources import StorageResource, StripeApiResource
 from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
@@ -30,6 +34,11 @@ from stripe_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 SANDBOX_ARGS = ("--customers", "150", "--seed", "11")
+# the business each warehouse other than DuckDB runs: the reconciliation's kind, smaller
+ENGINE_BUSINESS = (
+    *("--customers", "150", "--seed", "5", "--start", "2024-11-01", "--end", "2026-11-01"),
+    *("--account-api-version", "2024-06-20", "--settlement-currency", "usd"),
+)
 # The session sandbox accepts only this restricted key, the kind the README recommends:
 # test_pipeline searches everything the session's pipeline wrote and printed for it.
 CANARY_KEY = "rk_test_CanaryQ7xZ9LeakCheck4242"
@@ -56,6 +65,7 @@ AWS = {
 MODULE_ORDER = (
     "test_incremental.py",
     "test_mrr_reconciliation.py",
+    "test_warehouse_on_spark.py",
     "test_storage_faults.py",
     "test_crashes.py",
     "test_dagster_on_postgres.py",  # minutes of waiting on the daemon's ticks, little CPU
@@ -281,6 +291,67 @@ def assert_movements_equal_truth(warehouse: "Workspace | Reader", truth: dict) -
     assert set(actual) == set(expected), "the same months and currencies"
     wrong = {key: (actual[key], expected[key]) for key in expected if actual[key] != expected[key]}
     assert not wrong, f"(dbt, truth) differ for {len(wrong)} of {len(expected)}: {wrong}"
+
+
+def comparable(value):
+    """A mart's value as two engines' drivers can be compared on: numbers to six decimals
+    (DuckDB's doubles are PostgreSQL's numerics), instants in UTC, JSON by content."""
+    if isinstance(value, decimal.Decimal | float):
+        return round(float(value), 6)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.dumps(json.loads(value), sort_keys=True)
+    return value
+
+
+def marts(query, tables_sql: str, relation: str) -> dict[str, list[tuple]]:
+    """Every mart's rows, sorted, in its columns' order; not the raw load that wrote a fact's
+    inputs (`raw_load_id`), which is each warehouse's own."""
+    rows = {}
+    for (table,) in query(tables_sql):
+        columns = [
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns where table_schema = "
+                f"'analytics' and table_name = '{table}' order by ordinal_position"
+            )
+            if name != "raw_load_id"
+        ]
+        selected = ", ".join(f'"{column}"' for column in columns)
+        fetched = query(f"select {selected} from {relation.format(table=table)}")
+        rows[table] = sorted((tuple(map(comparable, row)) for row in fetched), key=repr)
+    return rows
+
+
+def marts_built_on_duckdb(landing: Path, tmp_path: Path, as_of: str) -> dict[str, list[tuple]]:
+    """A landing zone loaded into a new DuckDB file by the pipeline's raw load, every model run
+    there: each mart's rows, for comparison with another engine's (`marts`)."""
+    on_duckdb = StorageResource(
+        landing_bucket_url=str(landing), duckdb_path=str(tmp_path / "reference.duckdb")
+    )
+    raw_loaded = dg.materialize(
+        [stripe_raw], resources={"storage": on_duckdb}, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert raw_loaded.success
+    arguments = [str(Path(sys.executable).with_name("dbt")), "run"]
+    arguments += ["--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
+    arguments += ["--log-path", str(tmp_path / "logs")]
+    dbt_env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DUCKDB_PATH": on_duckdb.duckdb_path,
+        "MRR_AS_OF": as_of,
+    }
+    ran = subprocess.run(arguments, env=dbt_env, capture_output=True, text=True, timeout=900)
+    assert ran.returncode == 0, ran.stdout[-6000:]
+    with duckdb.connect(on_duckdb.duckdb_path, read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        return marts(
+            lambda sql: con.execute(sql).fetchall(),
+            "select table_name from information_schema.tables where table_schema = 'analytics'",
+            '"reference"."analytics"."{table}"',
+        )
 
 
 def raw_rows(warehouse: "Path | Reader") -> dict[str, tuple[int, int, int]]:

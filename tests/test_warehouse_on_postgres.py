@@ -12,41 +12,29 @@ full refresh empties and reloads raw under dbt's views (PostgreSQL's views depen
 they read), and the password is in no output, file or event the run leaves.
 """
 
-import datetime
-import decimal
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import dagster as dg
-import duckdb
 import pytest
 
-from stripe_assets.defs.stripe.assets import stripe_raw
 from stripe_assets.defs.stripe.resources import StorageResource
 from stripe_assets.sandbox.process import running_sandbox
 from stripe_assets.settings import DBT_PROJECT_DIR
 from stripe_assets.tooling.local_postgres import PostgresServer, running_postgres
 
 from .conftest import (
+    ENGINE_BUSINESS,
     Workspace,
     assert_movements_equal_truth,
     assert_mrr_equals_truth,
     assert_raw_equals_truth,
     launch,
+    marts,
+    marts_built_on_duckdb,
     pipeline_env,
     raw_rows,
     truth_of,
 )
-
-BUSINESS = (
-    *("--customers", "150", "--seed", "5", "--start", "2024-11-01", "--end", "2026-11-01"),
-    *("--account-api-version", "2024-06-20", "--settlement-currency", "usd"),
-)
-DBT = Path(sys.executable).with_name("dbt")
 
 
 @pytest.fixture(scope="module")
@@ -67,37 +55,6 @@ def on_postgres(postgres: PostgresServer, database: str, **changed: str) -> dict
     }
 
 
-def comparable(value):
-    """A mart's value as both engines' drivers can be compared on: numbers to six decimals
-    (DuckDB's doubles are PostgreSQL's numerics), instants in UTC, JSON by content."""
-    if isinstance(value, decimal.Decimal | float):
-        return round(float(value), 6)
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.UTC).replace(tzinfo=None)
-    if isinstance(value, str) and value[:1] in "{[":
-        return json.dumps(json.loads(value), sort_keys=True)
-    return value
-
-
-def marts(query, tables_sql: str, relation: str) -> dict[str, list[tuple]]:
-    """Every mart's rows, sorted, in its columns' order; not the raw load that wrote a fact's
-    inputs (`raw_load_id`), which is each warehouse's own."""
-    rows = {}
-    for (table,) in query(tables_sql):
-        columns = [
-            name
-            for (name,) in query(
-                "select column_name from information_schema.columns where table_schema = "
-                f"'analytics' and table_name = '{table}' order by ordinal_position"
-            )
-            if name != "raw_load_id"
-        ]
-        selected = ", ".join(f'"{column}"' for column in columns)
-        fetched = query(f"select {selected} from {relation.format(table=table)}")
-        rows[table] = sorted((tuple(map(comparable, row)) for row in fetched), key=repr)
-    return rows
-
-
 def files_holding(text: str, *folders: Path) -> list[Path]:
     """Every file under these folders whose bytes hold `text` (SQLite event logs included)."""
     needle = text.encode()
@@ -114,7 +71,7 @@ def test_the_pipeline_on_postgresql_equals_the_ledger_and_duckdb(
 ):
     workspace = Workspace(tmp_path / "pipeline")
     postgres.create_database("warehouse")
-    with running_sandbox(*BUSINESS) as sandbox:
+    with running_sandbox(*ENGINE_BUSINESS) as sandbox:
         truth = truth_of(sandbox)
         env = workspace.env(**pipeline_env(sandbox, truth), **on_postgres(postgres, "warehouse"))
         process = launch("run", env)
@@ -168,30 +125,7 @@ def test_the_pipeline_on_postgresql_equals_the_ledger_and_duckdb(
     assert raw_rows(read) == loaded
 
     # the same landing zone loaded into DuckDB by the pipeline's raw load, the models run there
-    on_duckdb = StorageResource(
-        landing_bucket_url=str(workspace.landing), duckdb_path=str(tmp_path / "stripe.duckdb")
-    )
-    raw_loaded = dg.materialize(
-        [stripe_raw], resources={"storage": on_duckdb}, instance=dg.DagsterInstance.ephemeral()
-    )
-    assert raw_loaded.success
-    arguments = [str(DBT), "run", "--project-dir", str(DBT_PROJECT_DIR)]
-    arguments += ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
-    dbt_env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        "DUCKDB_PATH": on_duckdb.duckdb_path,
-        "MRR_AS_OF": truth["as_of"],
-    }
-    ran = subprocess.run(arguments, env=dbt_env, capture_output=True, text=True, timeout=900)
-    assert ran.returncode == 0, ran.stdout[-6000:]
-    with duckdb.connect(on_duckdb.duckdb_path, read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
-        on_duckdb_marts = marts(
-            lambda sql: con.execute(sql).fetchall(),
-            "select table_name from information_schema.tables where table_schema = 'analytics'",
-            '"stripe"."analytics"."{table}"',
-        )
+    on_duckdb_marts = marts_built_on_duckdb(workspace.landing, tmp_path, truth["as_of"])
     on_postgres_marts = marts(
         read,
         "select table_name from information_schema.tables where table_schema = 'analytics' "

@@ -27,7 +27,7 @@ latest figures live beside the code and no commit edits the README for a timing.
    then e2e_<size>_next_day_dbt_s and e2e_<size>_next_day_to_full_dbt_ratio: the dbt build of
    the run after the business lives one more day (the incremental facts topped up) against the
    first, full one. The same figures on PostgreSQL (a local server from this machine's
-   binaries) are named e2e_postgres_<size>_...
+   binaries) are named e2e_postgres_<size>_..., on Spark (a local session) e2e_spark_<size>_...
 """
 
 import argparse
@@ -264,6 +264,8 @@ def end_to_end(
                 "POSTGRES_PASSWORD": server.password,
                 "POSTGRES_DB": "bench",
             }
+        if warehouse == "spark":
+            env |= {"WAREHOUSE": "spark", "SPARK_DIR": str(root / "spark")}
         sandbox = stack.enter_context(
             running_sandbox("--customers", customers, "--start", start, "--end", end)
         )
@@ -379,9 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--warehouse",
-        choices=["duckdb", "postgres"],
+        choices=["duckdb", "postgres", "spark"],
         action="append",
-        help="default: DuckDB at every size, PostgreSQL at the first (a local server)",
+        help="default: DuckDB at every size, PostgreSQL and Spark at the first (local ones)",
     )
     args = parser.parse_args(argv)
     info = machine()
@@ -415,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
             below_the_budget(figures, workdir)
         if "e2e" in only:
             for index, (label, (customers, years)) in enumerate(sizes.items()):
-                for warehouse in args.warehouse or ["duckdb", "postgres"]:
+                for warehouse in args.warehouse or ["duckdb", "postgres", "spark"]:
                     if args.warehouse or warehouse == "duckdb" or index == 0:
                         end_to_end(figures, workdir, label, customers, years, warehouse)
     print(f"\n{'figure':<36} {'value':>14}  unit")

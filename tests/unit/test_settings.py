@@ -120,16 +120,34 @@ def test_a_child_whose_parent_brought_no_rows_is_reported_synced_as_its_parent()
     assert report.mode_of("subscriptions") == "full"
 
 
-def test_the_warehouse_is_duckdb_unless_set_and_spark_is_said_to_be_not_yet_supported(monkeypatch):
+def test_the_warehouse_is_duckdb_unless_set(monkeypatch):
     assert StorageResource.from_environment().warehouse == "duckdb"
     monkeypatch.setenv("WAREHOUSE", "PostgreSQL")
     with pytest.raises(ConfigurationError, match="WAREHOUSE 'postgresql' is not one of duckdb"):
         StorageResource.from_environment()
     monkeypatch.setenv("WAREHOUSE", "Postgres")
     assert StorageResource.from_environment().dbt_target == "postgres"
-    monkeypatch.setenv("WAREHOUSE", "spark")
-    with pytest.raises(ConfigurationError, match="WAREHOUSE 'spark' is not supported yet"):
-        StorageResource.from_environment()
+    monkeypatch.setenv("WAREHOUSE", "Spark")
+    assert StorageResource.from_environment().dbt_target == "spark"
+
+
+def test_spark_without_java_or_a_writable_folder_is_one_sentence_each(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    storage = StorageResource(
+        warehouse="spark",
+        spark_dir=str(blocked / "spark"),
+        duckdb_path=str(tmp_path / "stripe.duckdb"),
+        landing_bucket_url=str(tmp_path / "landing"),
+    )
+    assert storage.problems() == [
+        f"SPARK_DIR '{blocked / 'spark'}' cannot be written: point it at a folder you can write "
+        "to.",
+        "WAREHOUSE=spark needs Java 17 or newer, and none was found: install it (apt-get install "
+        "openjdk-17-jre-headless) or set JAVA_HOME.",
+    ]
 
 
 def test_postgres_is_named_without_its_password_and_reached_over_tls_off_loopback():

@@ -58,6 +58,8 @@ class DbtSettingsResource(EnvironmentResource):
                 "postgres_db": postgres.database,
                 "postgres_sslmode": postgres.sslmode,
             }
+        if storage.warehouse == "spark":
+            values["spark_dir"] = str(Path(storage.spark_dir).resolve())
         if self.mrr_as_of:
             values["as_of"] = self.mrr_as_of
         return json.dumps(values)

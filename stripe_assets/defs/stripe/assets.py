@@ -172,6 +172,7 @@ def stripe_raw(
             for load_id in finish_interrupted_loads(pipeline):
                 context.log.warning(f"Finished raw load {load_id}, left by an interrupted run.")
             pipeline.run(landing_zone(storage.landing_bucket_url, tables), refresh=refresh)
+            storage.publish_raw(tables)
     except Exception as error:
         failure = user_facing(error, storage.warehouse_name, storage.landing_bucket_url)
         if failure is None:

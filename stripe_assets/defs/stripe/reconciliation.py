@@ -37,14 +37,14 @@ def sample_ids(warehouse: Warehouse, sql: str) -> list[str]:
         return []
 
 
-def _disagrees(amount: str, currency: str) -> str:
+def _disagrees(warehouse: Warehouse, amount: str, currency: str) -> str:
     """SQL: the balance transaction `bt` does not hold `amount` (minor units of `currency`): as
     is, or converted at its `exchange_rate` into its own currency, as Stripe converts a charge in
     another currency than the account settles in; Stripe shows the rate rounded, so a converted
     amount may be off by a minor unit, or a hundred-thousandth of a large one."""
     # in double precision on every engine: PostgreSQL divides integers as integers
     converted = (
-        f"round(cast({amount} as double precision) / {minor_units_sql(currency)} "
+        f"round(cast({amount} as {warehouse.double_type}) / {minor_units_sql(currency)} "
         f"* bt.exchange_rate * {minor_units_sql('bt.currency')})"
     )
     return (
@@ -68,14 +68,14 @@ def _balance_mismatches(warehouse: Warehouse) -> dict:
             f"select charges.id from {charges} as charges "
             f"left join {transactions} as bt on charges.balance_transaction = bt.id "
             "where charges.balance_transaction is not null "
-            f"and {_disagrees('charges.amount', 'charges.currency')}",
+            f"and {_disagrees(warehouse, 'charges.amount', 'charges.currency')}",
         ),
         "refund_ids": sample_ids(
             warehouse,
             f"select refunds.id from {refunds} as refunds "
             f"left join {transactions} as bt on refunds.balance_transaction = bt.id "
             "where refunds.balance_transaction is not null "
-            f"and {_disagrees('-refunds.amount', 'refunds.currency')}",
+            f"and {_disagrees(warehouse, '-refunds.amount', 'refunds.currency')}",
         ),
         "dispute_ids": sample_ids(
             warehouse,

@@ -28,6 +28,7 @@ from stripe_assets.settings import (
     memory_limit_problem,
     port_problem,
     positive_number_problem,
+    spark_problems,
     storage_problems,
     stripe_key_problem,
     sync_start_problem,
@@ -39,6 +40,7 @@ from .client import StripeClient
 from .landing import LANDING_ZONE_SOURCE, landing_destination
 from .warehouse import (
     RAW_SCHEMA,
+    SPARK_RAW_MERGE_FILE,
     DuckDbWarehouse,
     PostgresConnection,
     PostgresWarehouse,
@@ -145,13 +147,16 @@ class StripeApiResource(EnvironmentResource):
 
 class StorageResource(EnvironmentResource):
     """Where data lands (a folder or `s3://` URL) and the warehouse it is loaded into: a DuckDB
-    file, or a PostgreSQL database (`WAREHOUSE=postgres`). Either way the local working files
-    (dlt's state, dbt's builds, the report) live in DUCKDB_PATH's folder."""
+    file, a PostgreSQL database (`WAREHOUSE=postgres`) or a local Spark catalog
+    (`WAREHOUSE=spark`). Whichever it is, the local working files (dlt's state, dbt's builds,
+    the report) live in DUCKDB_PATH's folder."""
 
     landing_bucket_url: str = env_field(
         "LANDING_BUCKET_URL", str(from_root("data/landing")), "A folder, or s3://bucket/prefix"
     )
-    warehouse: str = env_field("WAREHOUSE", "duckdb", "duckdb, or postgres (POSTGRES_* below)")
+    warehouse: str = env_field(
+        "WAREHOUSE", "duckdb", "duckdb, postgres (POSTGRES_* below) or spark (SPARK_DIR)"
+    )
     duckdb_path: str = env_field(
         "DUCKDB_PATH", str(from_root("data/stripe.duckdb")), "The DuckDB warehouse file"
     )
@@ -165,6 +170,9 @@ class StorageResource(EnvironmentResource):
     postgres_user: str = env_field("POSTGRES_USER", "postgres", "The user raw and dbt log in as")
     postgres_password: str = env_field("POSTGRES_PASSWORD", "", "That user's password")
     postgres_db: str = env_field("POSTGRES_DB", "stripe", "The database: raw in its schema stripe")
+    spark_dir: str = env_field(
+        "SPARK_DIR", str(from_root("data/spark")), "Spark's tables and catalog (WAREHOUSE=spark)"
+    )
 
     @field_validator("warehouse", mode="before")
     @classmethod
@@ -188,7 +196,7 @@ class StorageResource(EnvironmentResource):
             raise ValueError(problem)
         return url if "://" in url else str(from_root(url))
 
-    @field_validator("duckdb_path", mode="before")
+    @field_validator("duckdb_path", "spark_dir", mode="before")
     @classmethod
     def _warehouse(cls, path: Any) -> Any:
         return path if is_deferred(path) else str(from_root(str(path).strip()))
@@ -204,7 +212,9 @@ class StorageResource(EnvironmentResource):
         login), asked before the run starts."""
         on_duckdb = self.warehouse == "duckdb"
         problems = storage_problems(self.landing_bucket_url, Path(self.duckdb_path), on_duckdb)
-        if not on_duckdb:
+        if self.warehouse == "spark":
+            problems += spark_problems(Path(self.spark_dir))
+        elif not on_duckdb:
             try:
                 self.connect().close()
             except WarehouseUnavailable as unavailable:
@@ -224,6 +234,8 @@ class StorageResource(EnvironmentResource):
     def warehouse_name(self) -> str:
         """The warehouse as people are told of it: the DuckDB file, or PostgreSQL's URL without
         the password."""
+        if self.warehouse == "spark":
+            return f"Spark's catalog in {self.spark_dir}"
         return self.duckdb_path if self.warehouse == "duckdb" else str(self.postgres())
 
     @property
@@ -285,6 +297,10 @@ class StorageResource(EnvironmentResource):
     def _warehouse_destination(self):
         if self.warehouse == "postgres":
             return postgres_destination(self.postgres())
+        if self.warehouse == "spark":  # merged in DuckDB, then published to Spark (spark.py)
+            merged = Path(self.spark_dir) / SPARK_RAW_MERGE_FILE
+            merged.parent.mkdir(parents=True, exist_ok=True)  # DuckDB makes no folders
+            return warehouse_destination(str(merged), self.duckdb_memory_limit)
         return warehouse_destination(self.duckdb_path, self.duckdb_memory_limit)
 
     def landing_pipeline(self) -> dlt.Pipeline:
@@ -297,4 +313,16 @@ class StorageResource(EnvironmentResource):
         """The warehouse, opened for reading; WarehouseUnavailable says why it cannot be."""
         if self.warehouse == "postgres":
             return PostgresWarehouse(self.postgres())
+        if self.warehouse == "spark":
+            from .spark import SparkWarehouse  # pyspark is imported only by who uses Spark
+
+            return SparkWarehouse(Path(self.spark_dir))
         return DuckDbWarehouse(Path(self.duckdb_path))
+
+    def publish_raw(self, tables: list[str]) -> None:
+        """Make what the raw load merged readable in the warehouse: on Spark, write it out
+        (spark.py says why); elsewhere the load wrote the warehouse itself."""
+        if self.warehouse == "spark":
+            from .spark import publish_raw_tables
+
+            publish_raw_tables(Path(self.spark_dir), tables)

@@ -31,6 +31,8 @@ from stripe_assets.compat.dlt import CatalogQualifiedClient
 from stripe_assets.settings import is_loopback
 
 RAW_SCHEMA = "stripe"
+# WAREHOUSE=spark: the DuckDB file under SPARK_DIR that dlt merges raw into (spark.py says why)
+SPARK_RAW_MERGE_FILE = "raw.duckdb"
 CONNECT_TIMEOUT_S = 10
 
 
@@ -55,6 +57,8 @@ def _literal(text: str) -> str:
 
 class Warehouse(ABC):
     """One open connection to the warehouse, for reading."""
+
+    double_type = "double precision"  # the standard's name; Spark knows only `double`
 
     def records(self, sql: str) -> list[dict]:
         """A query's rows as dicts keyed by column name."""
