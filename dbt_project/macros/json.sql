@@ -100,3 +100,35 @@
             as elements (element, element_position)
     )
 {%- endmacro %}
+
+{#-
+    Spark SQL: raw's JSON is text, as on PostgreSQL. get_json_object reads a value as text
+    (a string unquoted); what must stay JSON, or be told apart by its JSON type, goes through
+    Spark's VARIANT (parse_json), whose to_json turns it back into text.
+-#}
+{% macro spark__json_text(json, path) -%}
+    get_json_object({{ json }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro spark__json_value(json, path) -%}
+    to_json(variant_get(parse_json({{ json }}), '{{ path }}'))
+{%- endmacro %}
+
+{% macro spark__json_is_object(json, path) -%}
+    (schema_of_variant(variant_get(parse_json({{ json }}), '{{ path }}')) like 'OBJECT<%')
+{%- endmacro %}
+
+{% macro spark__json_is_string(json, path) -%}
+    (schema_of_variant(variant_get(parse_json({{ json }}), '{{ path }}')) = 'STRING')
+{%- endmacro %}
+
+{% macro spark__json_length(array) -%}
+    json_array_length({{ array }})
+{%- endmacro %}
+
+{% macro spark__json_array_elements(array) -%}
+    (
+        select to_json(value) as element, cast(pos + 1 as bigint) as element_position
+        from variant_explode(parse_json({{ array }}))
+    )
+{%- endmacro %}

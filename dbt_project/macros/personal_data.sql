@@ -10,7 +10,7 @@
     {%- elif mode == 'hash' -%}
         {{ sha256_hex(column) }}
     {%- elif mode == 'drop' -%}
-        cast(null as varchar)
+        cast(null as {{ dbt.type_string() }})
     {%- else -%}
         {{ exceptions.raise_compiler_error(
             "customer_pii (CUSTOMER_PII) must be keep, hash or drop, not '" ~ mode ~ "'."
@@ -25,6 +25,10 @@
 
 {% macro duckdb__sha256_hex(text) -%}
     sha256({{ text }})
+{%- endmacro %}
+
+{% macro spark__sha256_hex(text) -%}
+    sha2({{ text }}, 256)
 {%- endmacro %}
 
 {% macro postgres__sha256_hex(text) -%}

@@ -45,14 +45,14 @@
         {%- if existing is none -%}
         (select
             {%- for column in declared %}
-            cast(null as {{ column.data_type }}) as {{ column.name }}{{ "," if not loop.last }}
+            cast(null as {{ source_column_type(column.data_type) }}) as {{ column.name }}{{ "," if not loop.last }}
             {%- endfor %}
         where false)
         {%- elif missing -%}
         (select
             *,
             {%- for column in missing %}
-            cast(null as {{ column.data_type }}) as {{ column.name }}{{ "," if not loop.last }}
+            cast(null as {{ source_column_type(column.data_type) }}) as {{ column.name }}{{ "," if not loop.last }}
             {%- endfor %}
         from {{ relation }})
         {%- else -%}
@@ -91,6 +91,19 @@
             ) }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A data_type of _stripe__sources.yml (DuckDB's and PostgreSQL's names) in the engine's SQL. -#}
+{% macro source_column_type(data_type) -%}
+    {{ return(adapter.dispatch('source_column_type', 'stripe_revenue')(data_type)) }}
+{%- endmacro %}
+
+{% macro default__source_column_type(data_type) -%}
+    {{ return(data_type) }}
+{%- endmacro %}
+
+{% macro spark__source_column_type(data_type) -%}
+    {{ return({'varchar': dbt.type_string(), 'timestamptz': type_timestamp_tz()}.get(data_type, data_type)) }}
 {%- endmacro %}
 
 {% macro stripe_declared_columns(table) -%}

@@ -76,9 +76,9 @@ unpaid_gaps as (
     {%- set unpaid_after_days = var('stripe_unpaid_after_days') %}
     {%- if unpaid_after_days is none %}
     select
-        cast(null as varchar) as subscription_id,
-        cast(null as timestamp with time zone) as unpaid_from_at,
-        cast(null as timestamp with time zone) as unpaid_until_at
+        cast(null as {{ dbt.type_string() }}) as subscription_id,
+        cast(null as {{ type_timestamp_tz() }}) as unpaid_from_at,
+        cast(null as {{ type_timestamp_tz() }}) as unpaid_until_at
     where false
     {%- else %}
     select
@@ -91,8 +91,11 @@ unpaid_gaps as (
         and attempt_count > 0
         and (paid_at is null or paid_at > {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }})
         -- an invoice voided before its retries ran out never made the subscription unpaid
-        and coalesce(voided_at, marked_uncollectible_at, 'infinity')
-            > {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }}
+        and (
+            coalesce(voided_at, marked_uncollectible_at) is null
+            or coalesce(voided_at, marked_uncollectible_at)
+                > {{ dbt.dateadd('day', unpaid_after_days | int, 'created_at') }}
+        )
     {%- endif %}
 
 ),

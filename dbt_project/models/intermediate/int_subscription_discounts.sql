@@ -176,12 +176,10 @@ discounts as (
         ) as coupon,
         {{ epoch_to_timestamp(json_text('every_discount.discount', '$.start')) }}
             as discount_start_at,
-        -- the earliest of its `end`, its removal and the instant it shows gone
-        (
-            select min(ending)
-            from (values (ends.scheduled_end_at), (removals.removed_at), (every_discount.gone_by))
-                as endings (ending)
-        ) as discount_end_at
+        -- the earliest of its `end`, its removal and the instant it shows gone (least skips
+        -- nulls on every engine this project runs on)
+        least(ends.scheduled_end_at, removals.removed_at, every_discount.gone_by)
+            as discount_end_at
     from (
         select
             subscription_id, is_customer_discount, discount, discount_position,

@@ -425,7 +425,7 @@ final as (
         cast(
             case
                 when is_mrr_eligible
-                    then greatest(coalesce(period_amount, 0) * periods_per_year, 0)
+                    then {{ clamp_at_zero('coalesce(period_amount, 0) * periods_per_year') }}
                 else 0
             end as {{ type_exact_integer() }}
         ) as monthly_amount_numerator,

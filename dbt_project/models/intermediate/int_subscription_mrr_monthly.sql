@@ -48,18 +48,16 @@ months as (
 
     select
         cast(month_start as date) as month,
-        cast(month_start as date) = cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as date)
-            as is_current_month,
+        cast(month_start as date) = {{ utc_month('as_of.as_of_at') }} as is_current_month,
         case
-            when cast(month_start as date)
-                = cast(date_trunc('month', as_of.as_of_at at time zone 'UTC') as date)
+            when cast(month_start as date) = {{ utc_month('as_of.as_of_at') }}
                 then as_of.as_of_at
-            else {{ dbt.dateadd('second', -1, "(" ~ dbt.dateadd('month', 1, 'month_start') ~ ") at time zone 'UTC'") }}
+            else {{ dbt.dateadd('second', -1, utc_instant(dbt.dateadd('month', 1, 'month_start'))) }}
         end as measured_at
     from as_of
     cross join {{ month_spine(
-        "(select date_trunc('month', min(created_at) at time zone 'UTC') from subscriptions)",
-        "date_trunc('month', as_of.as_of_at at time zone 'UTC')"
+        "(select min(" ~ utc_month('created_at') ~ ") from subscriptions)",
+        utc_month('as_of.as_of_at')
     ) }}
 
 ),
@@ -222,11 +220,10 @@ compounding as (
         compounding.subscription_id,
         stack_steps.step,
         cast(
-            greatest(
-                compounding.value * (10000 - stack_steps.percent_off_bp)
-                - stack_steps.amount_off_term * compounding.scale * 10000,
-                0
-            ) as {{ type_exact_integer() }}
+            {{ clamp_at_zero(
+                'compounding.value * (10000 - stack_steps.percent_off_bp)'
+                ~ ' - stack_steps.amount_off_term * compounding.scale * 10000'
+            ) }} as {{ type_exact_integer() }}
         ),
         cast(compounding.scale * 10000 as {{ type_exact_integer() }})
     from compounding

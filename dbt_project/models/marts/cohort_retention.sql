@@ -26,7 +26,7 @@ cohort_members as (
     select
         customer_id,
         currency,
-        cast(date_trunc('month', signed_up_at at time zone 'UTC') as date) as cohort_month
+        {{ utc_month('signed_up_at') }} as cohort_month
     from customers
     where currency is not null and signed_up_at is not null
 

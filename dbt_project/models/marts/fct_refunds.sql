@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='refund_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns'
-    )
-}}
+{{ config(**incremental_fact_config(unique_key='refund_id')) }}
 
 with
 

@@ -30,7 +30,7 @@ balance_transactions as (
 revenue_transactions as (
 
     select
-        cast(timezone('UTC', created_at) as date) as day,
+        {{ utc_date('created_at') }} as day,
         currency,
         reporting_category,
         amount,

@@ -108,7 +108,7 @@ final as (
         ending_mrr_minor as mrr_minor,
         mrr,
         cast(mrr * 12 as decimal(38, 3)) as arr,
-        mrr / nullif(active_customers, 0) as arpa,
+        {{ ratio('mrr', 'active_customers') }} as arpa,
         cast(active_customers as bigint) as active_customers,
         cast(starting_customers as bigint) as starting_customers,
         cast(new_customers as bigint) as new_customers,
@@ -118,7 +118,7 @@ final as (
         revenue_churn_rate,
         net_revenue_retention,
         gross_revenue_retention,
-        (mrr / nullif(active_customers, 0)) / nullif(logo_churn_rate, 0) as ltv,
+        {{ ratio('mrr', 'active_customers') }} / nullif(logo_churn_rate, 0) as ltv,
         is_complete_month
     from rates
 

@@ -49,8 +49,7 @@ cohort_members as (
 
     select
         customers.customer_id,
-        cast(date_trunc('month', customers.signed_up_at at time zone 'UTC') as date)
-            as cohort_month,
+        {{ utc_month('customers.signed_up_at') }} as cohort_month,
         trials.customer_id is not null as started_trial,
         coalesce(trials.converted, false) as converted
     from customers

@@ -11,14 +11,13 @@ over that folder (`publish_raw_tables`). A run killed between the two leaves Spa
 previous folders, whole; the next run publishes again, since every run publishes every table it
 loaded. On Databricks a Delta MERGE from the landing zone would replace both steps.
 
-Hive's catalog is an embedded Derby database that one process at a time may open, and Derby
-keeps it open until the process's JVM exits. Dagster's warehouse pool runs one step at a time
-against the warehouse, each in a process of its own, so each step holds the catalog alone;
-`session()` opens one session per process and never stops it.
+Hive's catalog is an embedded Derby database that one process at a time may open. The steps
+run in one process and dbt-spark opens the catalog from its own between them, so every use of
+a session here is a block (`opened`) that stops it and closes the catalog at its end
+(compat/pyspark.py); Dagster's warehouse pool keeps the steps that use it from overlapping.
 """
 
 import contextlib
-import functools
 import os
 import shutil
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 import duckdb
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
+
+from stripe_assets.compat.pyspark import release_catalog
 
 from .warehouse import (
     RAW_SCHEMA,
@@ -43,10 +44,10 @@ from .warehouse import (
 RAW_FOLDER = "raw"  # under SPARK_DIR: one folder per table, one subfolder per publication
 
 
-@functools.cache
-def session(spark_dir: Path) -> SparkSession:
-    """This process's Spark session, configured as the profile's `spark` output. Its JVM writes
-    its logs to SPARK_DIR/spark.log rather than to the run's console."""
+@contextlib.contextmanager
+def opened(spark_dir: Path) -> Iterator[SparkSession]:
+    """A Spark session configured as the profile's `spark` output, its catalog closed again at
+    the end of the block. Its JVM writes its logs to SPARK_DIR/spark.log, not to the console."""
     spark_dir.mkdir(parents=True, exist_ok=True)
     builder = (
         SparkSession.builder.enableHiveSupport()
@@ -61,8 +62,19 @@ def session(spark_dir: Path) -> SparkSession:
         .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}")
     )
-    with _output_of_children_to(spark_dir / "spark.log"):
-        return builder.getOrCreate()
+    try:
+        with _output_of_children_to(spark_dir / "spark.log"):
+            spark = builder.getOrCreate()
+    except Exception as error:  # the JVM did not start: no Java, no memory
+        raise WarehouseUnavailable(
+            f"Spark could not start ({str(error).splitlines()[0]}): check that Java 17 or newer "
+            "is installed (java -version) and JAVA_HOME points at it."
+        ) from error
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        release_catalog()
 
 
 @contextlib.contextmanager
@@ -104,33 +116,31 @@ def publish_raw_tables(spark_dir: Path, tables: list[str]) -> list[str]:
                 f"copy (select * from {qualified(merged, RAW_SCHEMA, table)}) "
                 f"to '{folder / 'data.parquet'}' (format parquet)"
             )
-    spark = session(spark_dir)
-    spark.sql(f"create database if not exists {RAW_SCHEMA}")
-    for table in published:
-        folder = spark_dir / RAW_FOLDER / table / stamp
-        # created again, not re-pointed (ALTER TABLE ... SET LOCATION): a Parquet table keeps
-        # the columns it was created with and would hide the fields Stripe added since
-        spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
-        spark.sql(f"create table {RAW_SCHEMA}.{table} using parquet location '{folder.as_uri()}'")
-        for older in (spark_dir / RAW_FOLDER / table).iterdir():
-            if older.name != stamp:
-                shutil.rmtree(older, ignore_errors=True)
+    with opened(spark_dir) as spark:
+        spark.sql(f"create database if not exists {RAW_SCHEMA}")
+        for table in published:
+            folder = spark_dir / RAW_FOLDER / table / stamp
+            # created again, not re-pointed (ALTER TABLE ... SET LOCATION): a Parquet table
+            # keeps the columns it was created with and would hide the fields Stripe added since
+            spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
+            spark.sql(
+                f"create table {RAW_SCHEMA}.{table} using parquet location '{folder.as_uri()}'"
+            )
+            for older in (spark_dir / RAW_FOLDER / table).iterdir():
+                if older.name != stamp:
+                    shutil.rmtree(older, ignore_errors=True)
     return published
 
 
 class SparkWarehouse(Warehouse):
-    """The Spark catalog under SPARK_DIR, read through this process's session."""
+    """The Spark catalog under SPARK_DIR, read through a session of its own, which `close`
+    stops, closing the catalog for dbt-spark's process."""
 
     double_type = "double"
 
     def __init__(self, spark_dir: Path) -> None:
-        try:
-            self.spark = session(spark_dir)
-        except Exception as error:  # the JVM did not start: no Java, no memory
-            raise WarehouseUnavailable(
-                f"Spark could not start ({str(error).splitlines()[0]}): check that Java 17 or "
-                "newer is installed (java -version) and JAVA_HOME points at it."
-            ) from error
+        self._opened = opened(spark_dir)
+        self.spark = self._opened.__enter__()
 
     def relation(self, schema: str, name: str) -> str:
         return f"`{schema}`.`{name}`"
@@ -171,4 +181,4 @@ class SparkWarehouse(Warehouse):
         return frame.columns, [tuple(row) for row in frame.collect()]
 
     def close(self) -> None:
-        """Nothing: the session lives as long as the process (see the module's docstring)."""
+        self._opened.__exit__(None, None, None)

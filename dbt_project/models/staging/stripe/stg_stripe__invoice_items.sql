@@ -44,7 +44,7 @@ final as (
 
         -- timestamps
         -- invoice items have no `created`: `date` is when the item was created
-        {{ epoch_to_timestamp('"date"') }} as created_at,
+        {{ epoch_to_timestamp(adapter.quote('date')) }} as created_at,
         {{ epoch_to_timestamp(json_text('period', '$.start')) }} as period_start_at,
         {{ epoch_to_timestamp(json_text('period', '$.end')) }} as period_end_at,
 
