@@ -3,6 +3,8 @@
     and name UTC explicitly (AT TIME ZONE 'UTC'); Spark SQL's TIMESTAMP is an instant shown and
     cut into days and months in the session's time zone, which the profile sets to UTC and the
     on-run-start hook checks (macros/rational.sql), so there an instant is its UTC wall clock.
+    Arguments are parenthesized: on PostgreSQL AT TIME ZONE binds tighter than +, and
+    `t + interval '1 month' at time zone 'UTC'` would convert the interval.
 -#}
 
 {#- The type of an instant. -#}
@@ -40,7 +42,7 @@
 {%- endmacro %}
 
 {% macro default__utc_instant(timestamp) -%}
-    ({{ timestamp }} at time zone 'UTC')
+    (({{ timestamp }}) at time zone 'UTC')
 {%- endmacro %}
 
 {% macro spark__utc_instant(timestamp) -%}
@@ -53,7 +55,7 @@
 {%- endmacro %}
 
 {% macro default__utc_date(instant) -%}
-    cast({{ instant }} at time zone 'UTC' as date)
+    cast(({{ instant }}) at time zone 'UTC' as date)
 {%- endmacro %}
 
 {% macro spark__utc_date(instant) -%}
@@ -66,7 +68,7 @@
 {%- endmacro %}
 
 {% macro default__utc_month(instant) -%}
-    cast(date_trunc('month', {{ instant }} at time zone 'UTC') as date)
+    cast(date_trunc('month', ({{ instant }}) at time zone 'UTC') as date)
 {%- endmacro %}
 
 {% macro spark__utc_month(instant) -%}
