@@ -75,6 +75,7 @@ MODULE_ORDER = (
     "test_dev_ui.py",
     "test_resource_subsets.py",
     "test_warehouse_on_postgres.py",
+    "test_spark_catalog.py",
     "test_sandbox_api.py",
     "test_checks.py",
     "test_schema_drift.py",
@@ -181,11 +182,13 @@ def start(command: str, env: dict[str, str], **popen_options) -> subprocess.Pope
     )
 
 
-def launch(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def launch(
+    command: str, env: dict[str, str], timeout_s: float = RUN_TIMEOUT_S
+) -> subprocess.CompletedProcess:
     """`make <command>` without make, run to its end."""
     with start(command, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
-            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+            stdout, stderr = process.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
             raise

@@ -19,6 +19,7 @@ from stripe_assets.sandbox.process import running_sandbox
 
 from .conftest import (
     ENGINE_BUSINESS,
+    RUN_TIMEOUT_S,
     Reader,
     Workspace,
     assert_movements_equal_truth,
@@ -63,7 +64,8 @@ def test_the_pipeline_on_spark_equals_the_ledger_and_duckdb(tmp_path):
         env = workspace.env(
             **pipeline_env(sandbox, truth), WAREHOUSE="spark", SPARK_DIR=str(spark_dir)
         )
-        process = launch("run", env)
+        # Spark plans each of dbt's ~390 statements on its own: minutes on a busy machine
+        process = launch("run", env, timeout_s=3 * RUN_TIMEOUT_S)
     output = process.stdout + process.stderr
     assert process.returncode == 0, output[-6000:]
     assert f"Raw tables (Spark's catalog in {spark_dir}, schema stripe):" in process.stdout
@@ -81,12 +83,6 @@ def test_the_pipeline_on_spark_equals_the_ledger_and_duckdb(tmp_path):
     assert_raw_equals_truth(raw_rows(read), truth)
     assert_mrr_equals_truth(read, truth)
     assert_movements_equal_truth(read, truth)
-
-    # a full refresh reloads raw from the landing zone and publishes it again, the same rows
-    loaded = raw_rows(read)
-    rebuilt = launch("rebuild-raw", env)
-    assert rebuilt.returncode == 0, (rebuilt.stdout + rebuilt.stderr)[-4000:]
-    assert raw_rows(files_of(spark_dir)) == loaded
 
     on_duckdb = marts_built_on_duckdb(workspace.landing, tmp_path, truth["as_of"])
     on_spark = marts(

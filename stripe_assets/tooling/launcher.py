@@ -44,6 +44,7 @@ CHECK_STORAGE = {
     "DUCKDB_PATH": PROJECT_ROOT / "data" / "check" / "stripe.duckdb",
     "LANDING_BUCKET_URL": PROJECT_ROOT / "data" / "check" / "landing",
     "DAGSTER_HOME": PROJECT_ROOT / "data" / "check" / "dagster_home",
+    "SPARK_DIR": PROJECT_ROOT / "data" / "check" / "spark",
 }
 UI_HOST = "127.0.0.1"
 SHUTDOWN_GRACE_S = 20
@@ -222,9 +223,9 @@ def run() -> int:
 def check() -> int:
     """`make check`, for CI: the whole graph with every check; fails on any failed ERROR check.
 
-    It runs in its own storage under data/check unless DUCKDB_PATH, LANDING_BUCKET_URL or
-    DAGSTER_HOME say otherwise, so checking never touches the warehouse `make run` fills. On
-    PostgreSQL it builds in the database POSTGRES_DB names: give it one of its own.
+    It runs in its own storage under data/check unless DUCKDB_PATH, LANDING_BUCKET_URL,
+    DAGSTER_HOME or SPARK_DIR say otherwise, so checking never touches the warehouse `make run`
+    fills. On PostgreSQL it builds in the database POSTGRES_DB names: give it one of its own.
     """
     for variable, default in CHECK_STORAGE.items():
         os.environ.setdefault(variable, str(default))
