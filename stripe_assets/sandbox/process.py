@@ -39,10 +39,13 @@ def _prepare_child() -> None:
 
 @contextmanager
 def running_sandbox(
-    *serve_args: str, port: int = 0, api_key: str = DEFAULT_API_KEY
+    *serve_args: str,
+    port: int = 0,
+    api_key: str = DEFAULT_API_KEY,
+    startup_timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on 127.0.0.1 (a free port by default), accepting `api_key`, until the
-    block exits."""
+    block exits. It generates its whole business before it listens: minutes for the largest."""
     command = [sys.executable, "-m", "stripe_assets.sandbox", "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--api-key", api_key, *serve_args],
@@ -54,15 +57,15 @@ def running_sandbox(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        url = _wait_for_listening(process)
+        url = _wait_for_listening(process, startup_timeout_s)
         yield RunningSandbox(url=url, api_key=api_key, process=process)
     finally:
         _stop(process)
 
 
-def _wait_for_listening(process: subprocess.Popen) -> str:
+def _wait_for_listening(process: subprocess.Popen, timeout_s: float) -> str:
     assert process.stdout is not None
-    deadline, output = time.monotonic() + STARTUP_TIMEOUT_S, []
+    deadline, output = time.monotonic() + timeout_s, []
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 1.0)
         if not ready:

@@ -49,6 +49,8 @@ from stripe_assets.sandbox.process import RunningSandbox, running_sandbox
 from stripe_assets.settings import PROJECT_ROOT
 from stripe_assets.tooling.local_postgres import running_postgres
 
+# a 100,000-customer business over five years takes minutes to generate before it listens
+LARGE_SANDBOX_STARTUP_S = 1800
 RESULTS = PROJECT_ROOT / "docs" / "bench" / "results.json"
 PAGE = 100
 CEILING_BUSINESS = ("--customers", "6000", "--seed", "3", "--start", "2023-11-01")
@@ -267,7 +269,10 @@ def end_to_end(
         if warehouse == "spark":
             env |= {"WAREHOUSE": "spark", "SPARK_DIR": str(root / "spark")}
         sandbox = stack.enter_context(
-            running_sandbox("--customers", customers, "--start", start, "--end", end)
+            running_sandbox(
+                *("--customers", customers, "--start", start, "--end", end),
+                startup_timeout_s=LARGE_SANDBOX_STARTUP_S,
+            )
         )
         env.update(STRIPE_API_BASE=sandbox.url, STRIPE_API_KEY=sandbox.api_key)
         total_s, samples = timed_run(env, root, name)
