@@ -103,7 +103,13 @@ def test_mrr_equals_truth_35_days_on(
     assert_movements_equal_truth(workspace, truth)
 
 
-INCREMENTAL_FACTS = ("fct_charges", "fct_refunds", "fct_invoice_lines", "fct_balance_transactions")
+INCREMENTAL_FACTS = (
+    "fct_invoices",
+    "fct_invoice_lines",
+    "fct_charges",
+    "fct_refunds",
+    "fct_balance_transactions",
+)
 
 
 def test_the_incremental_facts_equal_a_full_refresh(

@@ -1,7 +1,7 @@
 {#-
-    The incremental facts (fct_charges, fct_refunds, fct_invoice_lines, fct_balance_transactions)
-    rebuild, after a sync, only the rows one of whose inputs a raw load wrote since their last
-    build: delete+insert on the fact's key, on DuckDB and PostgreSQL alike (Spark: see
+    The incremental facts (fct_invoices, fct_invoice_lines, fct_charges, fct_refunds,
+    fct_balance_transactions) rebuild, after a sync, only the rows one of whose inputs a raw load
+    wrote since their last build: delete+insert on the fact's key, on DuckDB and PostgreSQL alike (Spark: see
     incremental_fact_config). Each row keeps the newest raw load id of its inputs
     (`raw_load_id`: dlt's `_dlt_load_id`, which only grows, and whose ids compare as text in
     the order they were made); the table's largest is the watermark. An input row

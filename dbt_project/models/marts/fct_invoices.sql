@@ -1,3 +1,5 @@
+{{ config(**incremental_fact_config(unique_key='invoice_id')) }}
+
 with
 
 invoices as (
@@ -17,7 +19,8 @@ invoice_lines as (
     select
         invoice_id,
         count(*) as lines_count,
-        sum(amount) as lines_amount
+        sum(amount) as lines_amount,
+        max(raw_load_id) as raw_load_id
     from invoice_line_items
     group by
         invoice_id
@@ -49,10 +52,15 @@ final as (
         invoices.period_start_at,
         invoices.period_end_at,
         cast(coalesce(invoice_lines.lines_count, 0) as bigint) as lines_count,
-        cast(coalesce(invoice_lines.lines_amount, 0) as bigint) as lines_amount
+        cast(coalesce(invoice_lines.lines_amount, 0) as bigint) as lines_amount,
+        {{ newest_load_id(['invoices.raw_load_id', 'invoice_lines.raw_load_id']) }} as raw_load_id
     from invoices
     left join invoice_lines
         on invoices.invoice_id = invoice_lines.invoice_id
+    {% if is_incremental() %}
+    where {{ loaded_since_last_build('invoices.raw_load_id') }}
+        or {{ loaded_since_last_build('invoice_lines.raw_load_id', key='invoice_lines.invoice_id') }}
+    {% endif %}
 
 )
 
