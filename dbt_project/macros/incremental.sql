@@ -36,10 +36,12 @@
 {%- endmacro %}
 
 {#- SQL: whether an input row with this raw load id was written after the fact's last build;
-    `key`, for an input reached by a left join: only when the join found one -#}
+    `key`, for an input reached by a left join: only when the join found one. The watermark's
+    column is qualified: a table built before it had one (by an older version, and topped up
+    without --full-refresh) must fail to bind, not bind raw_load_id to the input row's. -#}
 {% macro loaded_since_last_build(load_id, key=none) -%}
     ({% if key %}{{ key }} is not null and {% endif %}({{ load_id }} is null
-        or {{ load_id }} > (select coalesce(max(raw_load_id), '') from {{ this }})))
+        or {{ load_id }} > (select coalesce(max(last_build.raw_load_id), '') from {{ this }} as last_build)))
 {%- endmacro %}
 
 {#- SQL: the newest of the inputs' raw load ids (an input missing from a left join counts as

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('balance_transactions') }}
+    {{ stripe_raw_rows('balance_transactions') }}
 
 ),
 

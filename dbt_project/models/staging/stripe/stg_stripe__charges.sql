@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('charges') }}
+    {{ stripe_raw_rows('charges') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('coupons') }}
+    {{ stripe_raw_rows('coupons') }}
 
 ),
 

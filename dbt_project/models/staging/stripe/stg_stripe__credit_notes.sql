@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('credit_notes') }}
+    {{ stripe_raw_rows('credit_notes') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('customers') }}
+    {{ stripe_raw_rows('customers') }}
 
 ),
 

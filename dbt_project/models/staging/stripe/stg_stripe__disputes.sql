@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('disputes') }}
+    {{ stripe_raw_rows('disputes') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('invoice_line_items') }}
+    {{ stripe_raw_rows('invoice_line_items') }}
 
 ),
 

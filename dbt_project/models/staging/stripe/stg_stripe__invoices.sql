@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('invoices') }}
+    {{ stripe_raw_rows('invoices') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('payment_intents') }}
+    {{ stripe_raw_rows('payment_intents') }}
 
 ),
 

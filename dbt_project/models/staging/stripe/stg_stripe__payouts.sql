@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('payouts') }}
+    {{ stripe_raw_rows('payouts') }}
 
 ),
 

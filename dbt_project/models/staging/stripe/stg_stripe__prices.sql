@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('prices') }}
+    {{ stripe_raw_rows('prices') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('products') }}
+    {{ stripe_raw_rows('products') }}
 
 ),
 

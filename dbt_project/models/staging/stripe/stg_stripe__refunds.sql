@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('refunds') }}
+    {{ stripe_raw_rows('refunds') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('subscription_items') }}
+    {{ stripe_raw_rows('subscription_items') }}
 
 ),
 

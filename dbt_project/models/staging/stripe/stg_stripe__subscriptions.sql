@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_stripe_rows('subscriptions') }}
+    {{ stripe_raw_rows('subscriptions') }}
 
 ),
 
