@@ -5,6 +5,7 @@ import errno
 import duckdb
 import psycopg2
 import pytest
+from dlt.load.exceptions import LoadClientJobRetry
 
 from stripe_assets.defs.stripe.errors import dbt_failure, user_facing
 from stripe_assets.defs.stripe.events_cursor import _stale_cursor_sentence
@@ -48,6 +49,36 @@ def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
     assert says in failure.description and failure.description.count(". ") == 0
 
 
+OUT_OF_MEMORY_SAID = (
+    "Out of Memory Error: could not allocate block of size 256.0 KiB (61.1 MiB/61.0 MiB used)"
+)
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        duckdb.OutOfMemoryException(OUT_OF_MEMORY_SAID),
+        # what dlt raises once a job's retries are spent: DuckDB's error only as text
+        LoadClientJobRetry(
+            "1796682107.36",
+            "invoices.593e3c1b02.parquet",
+            5,
+            5,
+            f"Traceback (most recent call last):\n_duckdb.OutOfMemoryException: "
+            f"{OUT_OF_MEMORY_SAID}",
+            RuntimeError("job failed"),
+        ),
+    ],
+)
+def test_duckdb_out_of_memory_in_the_raw_load_is_one_sentence_naming_the_setting(cause):
+    """As a 10,000-customer raw load at DUCKDB_MEMORY_LIMIT=64MB raised it (a run the suite
+    cannot afford; the exceptions are built as DuckDB and dlt raise them)."""
+    failure = user_facing(wrapped_as_dlt_does(cause), "data/stripe.duckdb", "data/landing")
+    assert failure is not None and failure.description.startswith("DuckDB ran out of the memory")
+    assert "raise DUCKDB_MEMORY_LIMIT" in failure.description
+    assert "\n" not in failure.description and failure.description.count(". ") == 0
+
+
 def test_postgresql_gone_during_the_load_is_one_sentence_naming_it_without_the_password():
     """As dlt raises it: psycopg2's error a layer or more down the chain (stopping the server
     mid-load at a chosen point cannot be timed reliably, so the exception is built as psycopg2
@@ -84,6 +115,26 @@ def test_a_full_disk_under_dbt_is_one_sentence_naming_the_model():
     assert sentence is not None and "model.stripe_revenue.fct_mrr" in sentence
     assert sentence.startswith("The disk is full") and sentence.count(". ") == 0
     assert dbt_failure({"results": [{"status": "error", "message": "Binder Error"}]}) is None
+
+
+def test_duckdb_out_of_memory_under_dbt_is_one_sentence_naming_the_model_and_the_setting():
+    """The message DuckDB gave when fct_mrr outgrew its memory limit on a 100,000-customer
+    business at the default 512MB (docs/performance.md), as dbt writes it: built by hand, since
+    the suite cannot afford a business that size."""
+    run_results = {
+        "results": [
+            {
+                "unique_id": "model.stripe_revenue.fct_mrr",
+                "status": "error",
+                "message": "Runtime Error in model fct_mrr (models/marts/fct_mrr.sql)\n  Out of "
+                "Memory Error: failed to pin block of size 256.0 KiB (488.0 MiB/488.2 MiB used)",
+            },
+        ]
+    }
+    sentence = dbt_failure(run_results)
+    assert sentence is not None and sentence.startswith("DuckDB ran out of the memory")
+    assert "model.stripe_revenue.fct_mrr" in sentence and "raise DUCKDB_MEMORY_LIMIT" in sentence
+    assert "\n" not in sentence and sentence.count(". ") == 0
 
 
 def test_raw_of_another_shape_under_dbt_is_the_staging_models_sentence():

@@ -14,11 +14,20 @@ import dagster as dg
 import duckdb
 import psycopg2
 from dlt.common.schema.exceptions import DataValidationError
+from dlt.load.exceptions import LoadClientJobRetry
+
+from stripe_assets.settings import DUCKDB_MEMORY_LIMIT_DEFAULT
 
 from .client import STRIPE_API_VERSION, StripeApiError
 from .landing import LandingZoneError
 
 LANDING_KEPT = "what was extracted is kept and loads on the next run"
+# DuckDB spills what it can to disk, but some of a query's state must stay in memory
+DUCKDB_OUT_OF_MEMORY = "Out of Memory Error"
+OUT_OF_MEMORY = (
+    "DuckDB ran out of the memory DUCKDB_MEMORY_LIMIT gives it "
+    f"({DUCKDB_MEMORY_LIMIT_DEFAULT} unless set)"
+)
 
 
 def user_facing(
@@ -34,6 +43,7 @@ def user_facing(
             or _warehouse_unreachable(cause, warehouse_name)
             or _landing_unreachable(cause, landing_bucket_url)
             or _disk_full(cause, warehouse_name, landing_bucket_url)
+            or _out_of_memory(cause, warehouse_name)
         )
         if sentence:
             return dg.Failure(description=sentence, allow_retries=False)
@@ -122,23 +132,48 @@ def _disk_full(cause: BaseException, warehouse_name: str, landing_bucket_url: st
     )
 
 
+def _out_of_memory(cause: BaseException, warehouse_name: str) -> str | None:
+    """DuckDB out of its limit in the raw load: dlt retries the job, then gives up with a retry
+    error that holds DuckDB's message as text; the package stays and loads on the next run."""
+    out = isinstance(cause, duckdb.OutOfMemoryException) or (
+        isinstance(cause, LoadClientJobRetry) and DUCKDB_OUT_OF_MEMORY in str(cause)
+    )
+    if not out:
+        return None
+    return (
+        f"{OUT_OF_MEMORY} loading raw into {warehouse_name}: raise DUCKDB_MEMORY_LIMIT (a large "
+        f"account needs more), then rerun; the load resumes where it stopped and {LANDING_KEPT}."
+    )
+
+
 SHAPE_REFUSED_MACRO = "stripe_require_always_sent_columns"
 """The dbt macro (dbt_project/macros/stripe_staging.sql) whose compiler error is a sentence for
 the user: its second line, after dbt's "Compilation Error in model ..."."""
 
 
+DBT_CAUSES = {
+    "No space left on device": (
+        "The disk is full (no space left on device) where dbt built {model}: free some space, "
+        "or point DUCKDB_PATH at a disk with room, then rerun; raw is left as it was."
+    ),
+    DUCKDB_OUT_OF_MEMORY: (
+        OUT_OF_MEMORY + " while dbt built {model}: raise DUCKDB_MEMORY_LIMIT (a large account "
+        "needs more), then rerun; raw is left as it was."
+    ),
+}
+"""What a failed model's message says (its marker) and the sentence for it."""
+
+
 def dbt_failure(run_results: dict) -> str | None:
     """The one sentence for a dbt build that failed for a reason the user can act on, found in
     its run_results.json (dbt prints the cause far above dagster-dbt's "dbt CLI process ...
-    failed"): a full disk, or raw data of another shape that a staging model refused."""
+    failed"): a full disk, DuckDB out of its memory limit, or raw data of another shape that a
+    staging model refused."""
     errors = [r for r in run_results.get("results", []) if r.get("status") == "error"]
     for result in errors:
-        if "No space left on device" in (result.get("message") or ""):
-            return (
-                f"The disk is full (no space left on device) where dbt built "
-                f"{result.get('unique_id', 'a model')}: free some space, or point DUCKDB_PATH at "
-                "a disk with room, then rerun; raw is left as it was."
-            )
+        for marker, sentence in DBT_CAUSES.items():
+            if marker in (result.get("message") or ""):
+                return sentence.format(model=result.get("unique_id", "a model"))
     refused = [
         result["message"].splitlines()[1].strip()
         for result in errors
