@@ -117,9 +117,14 @@ def stripe_resources(api_base: str, root: Path, landing: str = "", **api_fields)
 
 @dataclass(frozen=True)
 class Workspace:
-    """Where one pipeline writes: its own warehouse, landing zone and Dagster instance."""
+    """Where one pipeline writes: its own warehouse, landing zone and Dagster instance.
+
+    dbt's own debug log file (`dbt.log` in the build folder) costs about a tenth of a build's
+    CPU, writing every event a second time, and only the tests that read it or search it for
+    secrets keep it (`dbt_file_log`); the run's log of dbt's output is written either way."""
 
     root: Path
+    dbt_file_log: bool = False
 
     @property
     def duckdb_path(self) -> Path:
@@ -158,6 +163,8 @@ class Workspace:
             DAGSTER_HOME=str(self.dagster_home),
             VERBOSE="",  # the console shows the summary alone, whatever the caller's shell has
         )
+        if not self.dbt_file_log:
+            env["DBT_LOG_LEVEL_FILE"] = "none"
         env.update(overrides)
         return env
 
@@ -417,7 +424,7 @@ class RunOutcome:
 
 @pytest.fixture(scope="session")
 def pipeline_workspace(tmp_path_factory) -> Workspace:
-    return Workspace(tmp_path_factory.mktemp("pipeline"))
+    return Workspace(tmp_path_factory.mktemp("pipeline"), dbt_file_log=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -239,6 +240,24 @@ def test_a_landed_file_gone_missing_is_named_before_raw_is_rebuilt(
     assert_one_sentence(launch("rebuild-raw", env), f"The landed file {landed} of load {load_id}")
     assert raw_rows(workspace.duckdb_path) == loaded
     kept.rename(landed)
+    process = launch("rebuild-raw", env)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth_of(business))
+
+
+def test_a_raw_load_out_of_memory_is_one_sentence_and_the_rerun_loads_it_whole(
+    business: RunningSandbox, completed: Workspace, tmp_path
+):
+    """DuckDB out of DUCKDB_MEMORY_LIMIT in the raw load: dlt retries the load jobs, logging a
+    traceback for each, and gives up; the console shows the summary's one sentence alone, the
+    retries go to the run's log; with the limit raised, the next rebuild loads raw whole."""
+    workspace = copy_of(completed, tmp_path)
+    env = workspace.env(**pipeline_env(business, truth_of(business)))
+    starved = launch("rebuild-raw", {**env, "DUCKDB_MEMORY_LIMIT": "8MB"})
+    assert_one_sentence(starved, "DuckDB ran out of the memory DUCKDB_MEMORY_LIMIT gives it")
+    assert starved.stderr == "", starved.stderr[-3000:]
+    log = Path(starved.stdout.rsplit("dbt's and dlt's output: ", 1)[1].strip())
+    assert "Transient exception in job" in log.read_text()  # dlt's retries, kept off the console
     process = launch("rebuild-raw", env)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert_raw_equals_truth(raw_rows(workspace.duckdb_path), truth_of(business))

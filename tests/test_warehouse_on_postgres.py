@@ -69,7 +69,7 @@ def files_holding(text: str, *folders: Path) -> list[Path]:
 def test_the_pipeline_on_postgresql_equals_the_ledger_and_duckdb(
     postgres: PostgresServer, tmp_path
 ):
-    workspace = Workspace(tmp_path / "pipeline")
+    workspace = Workspace(tmp_path / "pipeline", dbt_file_log=True)  # searched for the password
     postgres.create_database("warehouse")
     with running_sandbox(*ENGINE_BUSINESS) as sandbox:
         truth = truth_of(sandbox)

@@ -8,6 +8,7 @@ whose path the summary ends with; VERBOSE=1 shows it live as well.
 """
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -90,12 +91,38 @@ class _Tee:
 
 @contextlib.contextmanager
 def console_to(path: Path, live: bool) -> Iterator[None]:
-    """What the run prints (dagster-dbt re-emits every dbt line on stdout) into `path`."""
+    """What the run prints into `path`, and on the console too when `live`: dagster-dbt re-emits
+    every dbt line on stdout, and dlt logs to stderr, a traceback for each retry of a load job
+    (hundreds of lines when DuckDB runs out of memory), which the summary's one sentence says
+    better."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as log:
-        stream = _Tee(log, sys.stdout) if live else log
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(_Tee(log, sys.stderr)):
+        stdout = _Tee(log, sys.stdout) if live else log
+        console, stderr = sys.stderr, _Tee(log, sys.stderr) if live else log
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+            _dlt_logging_to(stderr, afterwards=console),
+        ):
             yield
+
+
+@contextlib.contextmanager
+def _dlt_logging_to(stream: TextIO, afterwards: TextIO) -> Iterator[None]:
+    """dlt's logger (`dlt`, a standard logging.Logger) writes to the stderr it found when it was
+    set up, which is before the run when the code location is loaded, so redirecting sys.stderr
+    does not reach it. Its handlers write to `stream` in the block and to `afterwards` after it,
+    whenever they were set up."""
+    logger = logging.getLogger("dlt")
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+    try:
+        yield
+    finally:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(afterwards)
 
 
 def print_summary(

@@ -52,6 +52,7 @@ def test_a_full_disk_is_one_sentence_whatever_wraps_it(cause, says):
 OUT_OF_MEMORY_SAID = (
     "Out of Memory Error: could not allocate block of size 256.0 KiB (61.1 MiB/61.0 MiB used)"
 )
+COMMIT_OUT_OF_MEMORY_SAID = "could not allocate block of size 256.0 KiB (7.4 MiB/7.6 MiB used)"
 
 
 @pytest.mark.parametrize(
@@ -67,6 +68,19 @@ OUT_OF_MEMORY_SAID = (
             f"Traceback (most recent call last):\n_duckdb.OutOfMemoryException: "
             f"{OUT_OF_MEMORY_SAID}",
             RuntimeError("job failed"),
+        ),
+        # when the commit is what runs out (seen in the suite's 25-customer raw load at 8MB)
+        LoadClientJobRetry(
+            "1796682107.36",
+            "charges.58088452db.parquet",
+            5,
+            5,
+            "dlt.destinations.exceptions.DatabaseTransientException: TransactionContext Error: "
+            f"Failed to commit: {COMMIT_OUT_OF_MEMORY_SAID}",
+            RuntimeError("job failed"),
+        ),
+        duckdb.TransactionException(
+            f"TransactionContext Error: Failed to commit: {COMMIT_OUT_OF_MEMORY_SAID}"
         ),
     ],
 )
@@ -135,6 +149,11 @@ def test_duckdb_out_of_memory_under_dbt_is_one_sentence_naming_the_model_and_the
     assert sentence is not None and sentence.startswith("DuckDB ran out of the memory")
     assert "model.stripe_revenue.fct_mrr" in sentence and "raise DUCKDB_MEMORY_LIMIT" in sentence
     assert "\n" not in sentence and sentence.count(". ") == 0
+    run_results["results"][0]["message"] = (
+        f"Runtime Error in model fct_mrr\n  TransactionContext Error: Failed to commit: "
+        f"{COMMIT_OUT_OF_MEMORY_SAID}"
+    )
+    assert dbt_failure(run_results) == sentence
 
 
 def test_raw_of_another_shape_under_dbt_is_the_staging_models_sentence():

@@ -22,8 +22,15 @@ from .client import STRIPE_API_VERSION, StripeApiError
 from .landing import LandingZoneError
 
 LANDING_KEPT = "what was extracted is kept and loads on the next run"
-# DuckDB spills what it can to disk, but some of a query's state must stay in memory
-DUCKDB_OUT_OF_MEMORY = "Out of Memory Error"
+# DuckDB spills what it can to disk, but some of a query's state must stay in memory. Its buffer
+# manager says so in these words, as an "Out of Memory Error" or, when a commit is what ran out,
+# inside a "TransactionContext Error: Failed to commit: could not allocate block ...".
+DUCKDB_OUT_OF_MEMORY = (
+    "Out of Memory Error",
+    "could not allocate block of size",
+    "failed to pin block of size",
+    "failed to allocate data of size",
+)
 OUT_OF_MEMORY = (
     "DuckDB ran out of the memory DUCKDB_MEMORY_LIMIT gives it "
     f"({DUCKDB_MEMORY_LIMIT_DEFAULT} unless set)"
@@ -132,11 +139,16 @@ def _disk_full(cause: BaseException, warehouse_name: str, landing_bucket_url: st
     )
 
 
+def duckdb_ran_out_of_memory(message: str) -> bool:
+    return any(marker in message for marker in DUCKDB_OUT_OF_MEMORY)
+
+
 def _out_of_memory(cause: BaseException, warehouse_name: str) -> str | None:
     """DuckDB out of its limit in the raw load: dlt retries the job, then gives up with a retry
     error that holds DuckDB's message as text; the package stays and loads on the next run."""
     out = isinstance(cause, duckdb.OutOfMemoryException) or (
-        isinstance(cause, LoadClientJobRetry) and DUCKDB_OUT_OF_MEMORY in str(cause)
+        isinstance(cause, LoadClientJobRetry | duckdb.Error)
+        and duckdb_ran_out_of_memory(str(cause))
     )
     if not out:
         return None
@@ -151,17 +163,23 @@ SHAPE_REFUSED_MACRO = "stripe_require_always_sent_columns"
 the user: its second line, after dbt's "Compilation Error in model ..."."""
 
 
-DBT_CAUSES = {
-    "No space left on device": (
+def _no_space_left(message: str) -> bool:
+    return "No space left on device" in message
+
+
+DBT_CAUSES = (
+    (
+        _no_space_left,
         "The disk is full (no space left on device) where dbt built {model}: free some space, "
-        "or point DUCKDB_PATH at a disk with room, then rerun; raw is left as it was."
+        "or point DUCKDB_PATH at a disk with room, then rerun; raw is left as it was.",
     ),
-    DUCKDB_OUT_OF_MEMORY: (
+    (
+        duckdb_ran_out_of_memory,
         OUT_OF_MEMORY + " while dbt built {model}: raise DUCKDB_MEMORY_LIMIT (a large account "
-        "needs more), then rerun; raw is left as it was."
+        "needs more), then rerun; raw is left as it was.",
     ),
-}
-"""What a failed model's message says (its marker) and the sentence for it."""
+)
+"""What a failed model's message can say (a test of it) and the sentence for it."""
 
 
 def dbt_failure(run_results: dict) -> str | None:
@@ -171,8 +189,8 @@ def dbt_failure(run_results: dict) -> str | None:
     staging model refused."""
     errors = [r for r in run_results.get("results", []) if r.get("status") == "error"]
     for result in errors:
-        for marker, sentence in DBT_CAUSES.items():
-            if marker in (result.get("message") or ""):
+        for says, sentence in DBT_CAUSES:
+            if says(result.get("message") or ""):
                 return sentence.format(model=result.get("unique_id", "a model"))
     refused = [
         result["message"].splitlines()[1].strip()
