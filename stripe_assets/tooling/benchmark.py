@@ -35,6 +35,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -391,6 +392,9 @@ def main(argv: list[str] | None = None) -> None:
         help="default: DuckDB at every size, PostgreSQL and Spark at the first (local ones)",
     )
     args = parser.parse_args(argv)
+    # stopped by SIGTERM (`kill`, a CI job's timeout), the bench unwinds as on Ctrl-C: the
+    # sandboxes and PostgreSQL servers it started are stopped, its temporary folder removed
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     info = machine()
     print(
         f"Machine: {info['cores']} cores, {info['memory_gb']} GB. Ceiling business: "
@@ -432,4 +436,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("Stopped: the servers the bench started are stopped, its temporary folder gone.")
