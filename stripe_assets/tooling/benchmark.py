@@ -313,8 +313,14 @@ def timed_run(env: dict[str, str], root: Path, name: str) -> tuple[float, list]:
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: the launcher, dbt and their JVMs
         )
-        samples = sample_rss_mb(process)
+        try:
+            samples = sample_rss_mb(process)
+        except BaseException:  # the bench stopped (Ctrl-C, SIGTERM): the run goes with it
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
     if process.returncode != 0:
         raise SystemExit(f"{name} failed:\n{log.read_text()[-4000:]}")
     return time.perf_counter() - started, samples
