@@ -146,11 +146,10 @@ def duckdb_ran_out_of_memory(message: str) -> bool:
 def _out_of_memory(cause: BaseException, warehouse_name: str) -> str | None:
     """DuckDB out of its limit in the raw load: dlt retries the job, then gives up with a retry
     error that holds DuckDB's message as text; the package stays and loads on the next run."""
-    out = isinstance(cause, duckdb.OutOfMemoryException) or (
+    if not (
         isinstance(cause, LoadClientJobRetry | duckdb.Error)
         and duckdb_ran_out_of_memory(str(cause))
-    )
-    if not out:
+    ):
         return None
     return (
         f"{OUT_OF_MEMORY} loading raw into {warehouse_name}: raise DUCKDB_MEMORY_LIMIT (a large "
